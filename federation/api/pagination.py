@@ -1,0 +1,39 @@
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+
+class LinkHeaderPagination(PageNumberPagination):
+    """Waldur-style pages: the body is a JSON array; X-Result-Count and Link carry the rest."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_paginated_response(self, data):
+        return Response(data, headers=self.page_headers())
+
+    def page_headers(self) -> dict:
+        page = self.page
+        url = self.request.build_absolute_uri()
+        links = {"first": remove_query_param(url, self.page_query_param)}
+        if page.has_previous():
+            links["prev"] = (
+                remove_query_param(url, self.page_query_param)
+                if page.previous_page_number() == 1
+                else replace_query_param(url, self.page_query_param, page.previous_page_number())
+            )
+        if page.has_next():
+            links["next"] = replace_query_param(url, self.page_query_param, page.next_page_number())
+        last = page.paginator.num_pages
+        links["last"] = (
+            remove_query_param(url, self.page_query_param)
+            if last <= 1
+            else replace_query_param(url, self.page_query_param, last)
+        )
+        return {
+            "X-Result-Count": str(page.paginator.count),
+            "Link": ", ".join(f'<{href}>; rel="{rel}"' for rel, href in links.items()),
+        }
+
+    def get_paginated_response_schema(self, schema):
+        return {"type": "array", "items": schema}

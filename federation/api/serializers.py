@@ -1,0 +1,197 @@
+from rest_framework import serializers
+
+from federation.models import Customer, Project, Role, RoleGrant, User
+
+from .fields import RelatedUrlField, UrlField, parse_uuid
+
+
+def optional_text(**kwargs):
+    """An optional text field that also accepts null (Waldur clients send nulls for unset fields)."""
+    return serializers.CharField(required=False, allow_blank=True, allow_null=True, **kwargs)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    url = UrlField("customer-detail")
+
+    class Meta:
+        model = Customer
+        fields = (
+            "url",
+            "uuid",
+            "name",
+            "slug",
+            "native_name",
+            "abbreviation",
+            "contact_details",
+            "email",
+            "phone_number",
+            "backend_id",
+            "created",
+        )
+        read_only_fields = fields
+
+
+class CustomerWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    native_name = optional_text(max_length=160)
+    abbreviation = optional_text(max_length=12)
+    contact_details = optional_text()
+    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
+    phone_number = optional_text(max_length=40)
+    backend_id = optional_text(max_length=255)
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    url = UrlField("project-detail")
+    customer = UrlField("customer-detail", source="customer.uuid")
+    customer_uuid = serializers.UUIDField(source="customer.uuid", read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    customer_native_name = serializers.CharField(source="customer.native_name", read_only=True)
+    customer_abbreviation = serializers.CharField(source="customer.abbreviation", read_only=True)
+    customer_slug = serializers.CharField(source="customer.slug", read_only=True)
+
+    class Meta:
+        model = Project
+        fields = (
+            "url",
+            "uuid",
+            "name",
+            "slug",
+            "description",
+            "customer",
+            "customer_uuid",
+            "customer_name",
+            "customer_native_name",
+            "customer_abbreviation",
+            "customer_slug",
+            "end_date",
+            "backend_id",
+            "oecd_fos_2007_code",
+            "is_active",
+            "created",
+        )
+        read_only_fields = fields
+
+
+class ProjectWriteSerializer(serializers.Serializer):
+    customer = RelatedUrlField("customer-detail", queryset=lambda request: Customer.objects.visible_to(request.user))
+    name = serializers.CharField(max_length=200)
+    description = optional_text()
+    end_date = serializers.DateField(required=False, allow_null=True)
+    backend_id = optional_text(max_length=255)
+    oecd_fos_2007_code = optional_text(max_length=5)
+
+
+class ProjectUpdateSerializer(ProjectWriteSerializer):
+    customer = None  # a project does not move between customers
+
+
+class UserSerializer(serializers.ModelSerializer):
+    url = UrlField("user-detail")
+
+    class Meta:
+        model = User
+        fields = (
+            "url",
+            "uuid",
+            "username",
+            "full_name",
+            "email",
+            "cuid",
+            "is_staff",
+            "is_support",
+            "is_active",
+            "date_joined",
+            "registration_method",
+        )
+        read_only_fields = fields
+
+
+class UserWriteSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    full_name = optional_text(max_length=200)
+    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
+    cuid = optional_text(max_length=255)
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    scope_type = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Role
+        fields = ("uuid", "name", "description", "scope_type")
+        read_only_fields = fields
+
+
+class RoleGrantSerializer(serializers.ModelSerializer):
+    """One row of `list_users`."""
+
+    user = UrlField("user-detail", source="user.uuid")
+    user_uuid = serializers.UUIDField(source="user.uuid")
+    user_username = serializers.CharField(source="user.username")
+    user_full_name = serializers.CharField(source="user.full_name")
+    user_email = serializers.CharField(source="user.email")
+    role = serializers.CharField(source="role.name")
+    role_name = serializers.CharField(source="role.name")
+    role_uuid = serializers.UUIDField(source="role.uuid")
+    created_by_uuid = serializers.UUIDField(source="created_by.uuid", allow_null=True, default=None)
+    created_by_full_name = serializers.CharField(source="created_by.full_name", allow_null=True, default=None)
+
+    class Meta:
+        model = RoleGrant
+        fields = (
+            "uuid",
+            "user",
+            "user_uuid",
+            "user_username",
+            "user_full_name",
+            "user_email",
+            "role",
+            "role_name",
+            "role_uuid",
+            "expiration_time",
+            "created",
+            "created_by_uuid",
+            "created_by_full_name",
+        )
+        read_only_fields = fields
+
+
+class MembershipSerializer(serializers.Serializer):
+    """Payload of add_user / delete_user / update_user: user (uuid or URL), role (name or uuid)."""
+
+    user = serializers.CharField()
+    role = serializers.CharField()
+    expiration_time = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_user(self, value):
+        key = parse_uuid(value)
+        user = User.objects.filter(uuid=key).first() if key else None
+        if user is None:
+            raise serializers.ValidationError("User with this UUID does not exist.")
+        return user
+
+    def validate_role(self, value):
+        key = parse_uuid(value)
+        role = Role.objects.filter(uuid=key).first() if key else Role.objects.filter(name=value).first()
+        if role is None:
+            names = ", ".join(Role.objects.values_list("name", flat=True))
+            raise serializers.ValidationError(f"Unknown role {value!r}; use a role uuid or one of {names}.")
+        return role
+
+
+class PasswordLoginSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class RemoteUserSerializer(serializers.Serializer):
+    cuid = serializers.CharField(max_length=255)
+
+
+class RemoteUserResponseSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField()

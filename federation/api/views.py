@@ -1,0 +1,139 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from federation import identity, services
+from federation.exceptions import PermissionDenied
+from federation.filters import CustomerFilter, ProjectFilter, UserFilter
+from federation.models import Customer, Project, Role, User
+
+from . import serializers as s
+from .viewsets import BaseViewSet, MembershipMixin
+
+
+class LoginThrottle(AnonRateThrottle):
+    scope = "login"
+
+
+class PasswordLoginView(APIView):
+    """Exchange a username and password for an API token (send it as `Authorization: Token <key>`)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(request=s.PasswordLoginSerializer, responses={200: s.TokenSerializer})
+    def post(self, request):
+        payload = s.PasswordLoginSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        key = services.token_login(**payload.validated_data)
+        return Response({"token": key})
+
+
+class CustomerViewSet(MembershipMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.CustomerSerializer
+    filterset_class = CustomerFilter
+
+    def get_queryset(self):
+        return Customer.objects.visible_to(self.request.user)
+
+    @extend_schema(request=s.CustomerWriteSerializer, responses={201: s.CustomerSerializer})
+    def create(self, request):
+        payload = s.CustomerWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        customer = services.customer_create(actor=request.user, **payload.validated_data)
+        return Response(self.get_serializer(customer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.CustomerWriteSerializer, responses={200: s.CustomerSerializer})
+    def update(self, request, uuid=None, partial=False):
+        customer = self.get_object()
+        payload = s.CustomerWriteSerializer(data=request.data, partial=partial)
+        payload.is_valid(raise_exception=True)
+        customer = services.customer_update(actor=request.user, customer=customer, **payload.validated_data)
+        return Response(self.get_serializer(customer).data)
+
+    @extend_schema(request=s.CustomerWriteSerializer, responses={200: s.CustomerSerializer})
+    def partial_update(self, request, uuid=None):
+        return self.update(request, uuid=uuid, partial=True)
+
+    def destroy(self, request, uuid=None):
+        services.customer_delete(actor=request.user, customer=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectViewSet(MembershipMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.ProjectSerializer
+    filterset_class = ProjectFilter
+
+    def get_queryset(self):
+        return Project.objects.visible_to(self.request.user).select_related("customer")
+
+    @extend_schema(request=s.ProjectWriteSerializer, responses={201: s.ProjectSerializer})
+    def create(self, request):
+        payload = s.ProjectWriteSerializer(data=request.data, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        project = services.project_create(actor=request.user, **payload.validated_data)
+        return Response(self.get_serializer(project).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ProjectUpdateSerializer, responses={200: s.ProjectSerializer})
+    def update(self, request, uuid=None, partial=False):
+        project = self.get_object()
+        payload = s.ProjectUpdateSerializer(data=request.data, partial=partial, context={"request": request})
+        payload.is_valid(raise_exception=True)
+        project = services.project_update(actor=request.user, project=project, **payload.validated_data)
+        return Response(self.get_serializer(project).data)
+
+    @extend_schema(request=s.ProjectUpdateSerializer, responses={200: s.ProjectSerializer})
+    def partial_update(self, request, uuid=None):
+        return self.update(request, uuid=uuid, partial=True)
+
+    def destroy(self, request, uuid=None):
+        services.project_delete(actor=request.user, project=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserViewSet(mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.UserSerializer
+    filterset_class = UserFilter
+
+    def get_queryset(self):
+        return User.objects.visible_to(self.request.user)
+
+    @extend_schema(request=s.UserWriteSerializer, responses={201: s.UserSerializer})
+    def create(self, request):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff may create users.")
+        payload = s.UserWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = identity.user_create(**payload.validated_data)
+        return Response(self.get_serializer(user).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=False, methods=["get"])
+    def me(self, request):
+        return Response(self.get_serializer(request.user).data)
+
+
+class RoleViewSet(mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = s.RoleSerializer
+    queryset = Role.objects.all()
+    pagination_class = None
+
+    def list(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+
+class RemoteEduteamsView(APIView):
+    """Map a federated community identifier (CUID) to the local user, creating it from the registry."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=s.RemoteUserSerializer, responses={200: s.RemoteUserResponseSerializer})
+    def post(self, request):
+        payload = s.RemoteUserSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = identity.user_from_cuid(actor=request.user, cuid=payload.validated_data["cuid"])
+        return Response({"uuid": str(user.uuid)})

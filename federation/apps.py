@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class FederationConfig(AppConfig):
+    name = "federation"
+    verbose_name = "Structure (users, customers, projects)"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .api import schema  # noqa: F401  (registers the OpenAPI extensions)

@@ -1,0 +1,91 @@
+"""Federated identities: CUID lookups in the identity registry, and users from OIDC claims."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from .exceptions import NotFound, PermissionDenied, UpstreamUnavailable, ValidationFailed
+from .models import User
+from .permissions import is_operator
+
+logger = logging.getLogger(__name__)
+
+
+def user_create(*, username: str, full_name: str | None = "", email: str | None = "", cuid: str | None = None) -> User:
+    username = (username or "").strip()
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed("A user with that username already exists.", field="username")
+    if cuid and User.objects.filter(cuid=cuid).exists():
+        raise ValidationFailed("A user with this CUID already exists.", field="cuid")
+    user = User(username=username, full_name=full_name or "", email=email or "", cuid=cuid or None)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def _full_name(claims: dict) -> str:
+    name = claims.get("name") or " ".join(filter(None, [claims.get("given_name"), claims.get("family_name")]))
+    return str(name or "")[:200]
+
+
+def user_sync_from_claims(*, cuid: str, claims: dict, method: str) -> User:
+    """Create the user with this CUID, or refresh its name and email from the claims."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(cuid=cuid).first()
+        if user is None:
+            username = cuid[:150]
+            if User.objects.filter(username=username).exists():
+                raise ValidationFailed(f"A local user named {username!r} exists without this CUID.", field="cuid")
+            user = User(username=username, cuid=cuid, registration_method=method)
+            user.set_unusable_password()
+        user.full_name = _full_name(claims) or user.full_name
+        user.email = str(claims.get("email") or user.email)[:254]
+        try:
+            user.save()
+        except IntegrityError:
+            raise ValidationFailed("This CUID was registered at the same time; retry.", field="cuid") from None
+    return user
+
+
+def fetch_registry_claims(cuid: str) -> dict:
+    """GET <IDENTITY_REGISTRY_URL>/<cuid> → the person's claims; 404 means the registry does not know them."""
+    url = settings.IDENTITY_REGISTRY_URL.rstrip("/") + "/" + quote(cuid, safe="")
+    headers = {"Accept": "application/json"}
+    if settings.IDENTITY_REGISTRY_TOKEN:
+        headers["Authorization"] = f"Bearer {settings.IDENTITY_REGISTRY_TOKEN}"
+    try:
+        response = requests.get(url, headers=headers, timeout=settings.IDENTITY_REGISTRY_TIMEOUT)
+    except requests.RequestException as exc:
+        logger.warning("identity registry unreachable: %s", exc)
+        raise UpstreamUnavailable(f"The identity registry is unreachable: {exc.__class__.__name__}.") from None
+    if response.status_code == 404:
+        raise NotFound(f"No user with CUID {cuid!r} is known here or in the identity registry.")
+    if response.status_code != 200:
+        raise UpstreamUnavailable(f"The identity registry answered HTTP {response.status_code}.")
+    try:
+        claims = response.json()
+    except ValueError:
+        raise UpstreamUnavailable("The identity registry answered with something that is not JSON.") from None
+    if not isinstance(claims, dict):
+        raise UpstreamUnavailable("The identity registry answered with an unexpected document.")
+    return claims
+
+
+def user_from_cuid(*, actor: User, cuid: str) -> User:
+    """The local user with this CUID; created from the identity registry's claims when missing."""
+    if not is_operator(actor):
+        raise PermissionDenied("Only staff and support may look up users by CUID.")
+    cuid = cuid.strip()
+    if not cuid:
+        raise ValidationFailed("This field may not be blank.", field="cuid")
+    user = User.objects.filter(cuid=cuid).first()
+    if user is not None:
+        return user
+    if not settings.IDENTITY_REGISTRY_URL:
+        raise NotFound(f"No user with CUID {cuid!r} exists, and no identity registry is configured.")
+    return user_sync_from_claims(cuid=cuid, claims=fetch_registry_claims(cuid), method="remote-eduteams")

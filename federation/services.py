@@ -1,0 +1,289 @@
+"""Every write of the structure domain: customers, projects, role grants, tokens."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import hooks
+from .exceptions import Conflict, PermissionDenied, TooManyAttempts, ValidationFailed
+from .models import OECD_FOS_2007_CODES, AuthToken, Customer, Project, Role, RoleGrant, User
+from .models.roles import CUSTOMER_ROLES, PROJECT_ROLES
+from .models.tokens import hash_token_key
+from .permissions import can_grant, can_manage_customer, can_manage_project, is_operator
+
+CUSTOMER_FIELDS = ("name", "native_name", "abbreviation", "contact_details", "email", "phone_number", "backend_id")
+PROJECT_UPDATE_FIELDS = ("name", "description", "backend_id", "end_date", "oecd_fos_2007_code")
+
+
+def unique_slug(model, base: str, *, max_length: int = 50, **scope) -> str:
+    """A slug of `base` not yet used by `model` within `scope` (adds -2, -3, ... when taken)."""
+    root = (slugify(base) or "x")[:max_length].strip("-") or "x"
+    slug, n = root, 1
+    while model.objects.filter(slug=slug, **scope).exists():
+        n += 1
+        suffix = f"-{n}"
+        slug = root[: max_length - len(suffix)] + suffix
+    return slug
+
+
+def _clean_text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+def customer_create(*, actor: User, name: str, **fields) -> Customer:
+    """Only staff and support create customers."""
+    if not is_operator(actor):
+        raise PermissionDenied("Only staff and support may create customers.")
+    name = _clean_text(name)
+    if not name:
+        raise ValidationFailed("This field may not be blank.", field="name")
+    values = {key: _clean_text(fields.get(key)) for key in CUSTOMER_FIELDS if key != "name"}
+    return Customer.objects.create(name=name, slug=unique_slug(Customer, name), **values)
+
+
+def customer_update(*, actor: User, customer: Customer, **fields) -> Customer:
+    if not can_manage_customer(actor, customer):
+        raise PermissionDenied("Only the customer's owners, staff and support may change it.")
+    for key, value in fields.items():
+        if key in CUSTOMER_FIELDS:
+            setattr(customer, key, _clean_text(value))
+    if not customer.name:
+        raise ValidationFailed("This field may not be blank.", field="name")
+    customer.save()
+    return customer
+
+
+def customer_delete(*, actor: User, customer: Customer) -> None:
+    if not actor.is_staff:
+        raise PermissionDenied("Only staff may delete customers.")
+    if customer.projects.exists():
+        raise Conflict("The customer still has projects; delete them first.")
+    customer.delete()
+
+
+# --- projects ----------------------------------------------------------------------------------
+
+
+def _check_fos_code(code) -> str:
+    code = _clean_text(code)
+    if code and code not in OECD_FOS_2007_CODES:
+        raise ValidationFailed(
+            f'"{code}" is not an OECD Fields of Science 2007 code (such as "1.1").', field="oecd_fos_2007_code"
+        )
+    return code
+
+
+def _check_backend_id_free(customer: Customer, backend_id: str, *, exclude_id: int | None = None) -> None:
+    if not backend_id:
+        return
+    clash = Project.objects.filter(customer=customer, backend_id=backend_id).exclude(id=exclude_id)
+    if clash.exists():
+        raise ValidationFailed("A project with this backend_id already exists in this customer.", field="backend_id")
+
+
+def project_create(
+    *,
+    actor: User,
+    customer: Customer,
+    name: str,
+    description: str = "",
+    end_date: date | None = None,
+    backend_id: str = "",
+    oecd_fos_2007_code: str = "",
+) -> Project:
+    """Customer owners, staff and support create projects; a project is active on creation."""
+    if not can_manage_customer(actor, customer):
+        raise PermissionDenied("Only the customer's owners, staff and support may create projects in it.")
+    name = _clean_text(name)
+    if not name:
+        raise ValidationFailed("This field may not be blank.", field="name")
+    backend_id = _clean_text(backend_id)
+    _check_backend_id_free(customer, backend_id)
+    try:
+        with transaction.atomic():
+            return Project.objects.create(
+                customer=customer,
+                name=name,
+                slug=unique_slug(Project, name, customer=customer),
+                description=_clean_text(description),
+                end_date=end_date,
+                backend_id=backend_id,
+                oecd_fos_2007_code=_check_fos_code(oecd_fos_2007_code),
+            )
+    except IntegrityError:
+        raise ValidationFailed(
+            "A project with this backend_id already exists in this customer.", field="backend_id"
+        ) from None
+
+
+def project_update(*, actor: User, project: Project, **fields) -> Project:
+    """Owners, project managers, staff and support change name, description, backend_id, end date, FOS code."""
+    if not can_manage_project(actor, project):
+        raise PermissionDenied("Only the project's managers, the customer's owners, staff and support may change it.")
+    for key, value in fields.items():
+        if key not in PROJECT_UPDATE_FIELDS:
+            continue
+        if key == "end_date":
+            project.end_date = value
+        elif key == "oecd_fos_2007_code":
+            project.oecd_fos_2007_code = _check_fos_code(value)
+        else:
+            setattr(project, key, _clean_text(value))
+    if not project.name:
+        raise ValidationFailed("This field may not be blank.", field="name")
+    _check_backend_id_free(project.customer, project.backend_id, exclude_id=project.id)
+    project.save()
+    return project
+
+
+def project_delete(*, actor: User, project: Project) -> None:
+    if not can_manage_customer(actor, project.customer):
+        raise PermissionDenied("Only the customer's owners, staff and support may delete projects.")
+    try:
+        with transaction.atomic():
+            project.delete()
+    except Exception as exc:  # ProtectedError: resources still refer to the project
+        from django.db.models import ProtectedError
+
+        if isinstance(exc, ProtectedError):
+            raise Conflict("The project still has resources; terminate them first.") from None
+        raise
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+
+def _scope_filter(scope) -> dict:
+    return {"customer": scope} if isinstance(scope, Customer) else {"project": scope}
+
+
+def _check_role_fits_scope(scope, role: Role) -> None:
+    allowed = CUSTOMER_ROLES if isinstance(scope, Customer) else PROJECT_ROLES
+    if role.name not in allowed:
+        kind = "customer" if isinstance(scope, Customer) else "project"
+        raise ValidationFailed(
+            f"Role {role.name} cannot be granted on a {kind}; use one of {', '.join(sorted(allowed))}.", field="role"
+        )
+
+
+def _check_expiration(expiration_time: datetime | None) -> None:
+    if expiration_time is not None and expiration_time <= timezone.now():
+        raise ValidationFailed("Expiration time must be in the future.", field="expiration_time")
+
+
+def role_grant(
+    *, actor: User, scope: Customer | Project, user: User, role: Role, expiration_time: datetime | None = None
+) -> RoleGrant:
+    """Grant `role` to `user` on `scope`; a user holds a role on a scope at most once."""
+    _check_role_fits_scope(scope, role)
+    if not can_grant(actor, scope=scope, role_name=role.name):
+        raise PermissionDenied(f"You may not grant {role.name} here.")
+    _check_expiration(expiration_time)
+    with transaction.atomic():
+        if RoleGrant.objects.active().filter(user=user, role=role, **_scope_filter(scope)).exists():
+            raise ValidationFailed("User already has this role within this scope.", field="user")
+        # An expired grant that the periodic task has not yet deactivated must not block a new one.
+        RoleGrant.objects.filter(user=user, role=role, is_active=True, **_scope_filter(scope)).update(is_active=False)
+        grant = RoleGrant.objects.create(
+            user=user, role=role, created_by=actor, expiration_time=expiration_time, **_scope_filter(scope)
+        )
+        hooks.membership_changed(grant=grant, action="add")
+    return grant
+
+
+def role_revoke(*, actor: User, scope: Customer | Project, user: User, role: Role) -> None:
+    _check_role_fits_scope(scope, role)
+    if not can_grant(actor, scope=scope, role_name=role.name):
+        raise PermissionDenied(f"You may not revoke {role.name} here.")
+    with transaction.atomic():
+        grants = list(
+            RoleGrant.objects.select_for_update().filter(user=user, role=role, is_active=True, **_scope_filter(scope))
+        )
+        if not grants:
+            raise ValidationFailed("User does not have this role within this scope.", field="user")
+        RoleGrant.objects.filter(id__in=[g.id for g in grants]).update(is_active=False)
+        for grant in grants:
+            hooks.membership_changed(grant=grant, action="remove")
+
+
+def role_update_expiration(
+    *, actor: User, scope: Customer | Project, user: User, role: Role, expiration_time: datetime | None
+) -> RoleGrant:
+    _check_role_fits_scope(scope, role)
+    if not can_grant(actor, scope=scope, role_name=role.name):
+        raise PermissionDenied(f"You may not change {role.name} here.")
+    _check_expiration(expiration_time)
+    with transaction.atomic():
+        grant = (
+            RoleGrant.objects.active().select_for_update().filter(user=user, role=role, **_scope_filter(scope)).first()
+        )
+        if grant is None:
+            raise ValidationFailed("User does not have this role within this scope.", field="user")
+        grant.expiration_time = expiration_time
+        grant.save(update_fields=["expiration_time"])
+    return grant
+
+
+def roles_deactivate_expired(*, now: datetime | None = None) -> int:
+    """Mark grants past their expiration time inactive; access already stopped when they expired."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = list(
+            RoleGrant.objects.select_for_update(skip_locked=True).filter(is_active=True, expiration_time__lte=now)
+        )
+        RoleGrant.objects.filter(id__in=[g.id for g in expired]).update(is_active=False)
+        for grant in expired:
+            hooks.membership_changed(grant=grant, action="remove")
+    return len(expired)
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def _failure_key(username: str) -> str:
+    return f"login-failures:{username.lower()}"
+
+
+def token_login(*, username: str, password: str) -> str:
+    """Check the password and issue a new API token (returned once; only its hash is stored).
+
+    Repeated failures for one username are refused for LOGIN_FAILURE_WINDOW seconds once
+    LOGIN_FAILURE_LIMIT is reached, whether or not the password would now be right.
+    """
+    key = _failure_key(username)
+    if cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT:
+        raise TooManyAttempts("Too many failed login attempts for this username; try again later.")
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
+        raise ValidationFailed("Unable to log in with provided credentials.", field="non_field_errors")
+    cache.delete(key)
+    return token_issue(user=user)
+
+
+def token_issue(*, user: User) -> str:
+    key = AuthToken.new_key()
+    lifetime = settings.TOKEN_LIFETIME
+    AuthToken.objects.filter(user=user, expires_at__lte=timezone.now()).delete()
+    AuthToken.objects.create(
+        user=user,
+        key_hash=hash_token_key(key),
+        prefix=key[:8],
+        expires_at=timezone.now() + lifetime if lifetime.total_seconds() > 0 else None,
+    )
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    return key

@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from federation.api import views
+from federation.portal import urls as portal_urls
+
+router = DefaultRouter()
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("projects", views.ProjectViewSet, basename="project")
+router.register("users", views.UserViewSet, basename="user")
+router.register("roles", views.RoleViewSet, basename="role")
+
+# Other apps add their routes to the same router, so /api/ lists everything in one place.
+for module in settings.API_ROUTE_MODULES:
+    __import__(module, fromlist=["register"]).register(router)
+
+urlpatterns = [
+    path("api-auth/password/", views.PasswordLoginView.as_view(), name="auth-password"),
+    path("api/remote-eduteams/", views.RemoteEduteamsView.as_view(), name="remote-eduteams"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/", include(router.urls)),
+    path("admin/", admin.site.urls),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("", include(portal_urls)),
+]
+urlpatterns += [path(p, include(m)) for p, m in settings.EXTRA_URL_MODULES]

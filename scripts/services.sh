@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Makes sure PostgreSQL and Redis answer on 127.0.0.1, starting them when installed but stopped.
+set -uo pipefail
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+if ! pg_up; then
+  if [ -d /etc/postgresql ] && command -v pg_ctlcluster >/dev/null; then
+    echo "Starting PostgreSQL..."
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+  fi
+  if ! pg_up; then
+    echo "error: PostgreSQL is not answering on 127.0.0.1:5432 and could not be started." >&2
+    echo "       Install it (apt-get install postgresql) or set DATABASE_URL to a reachable server." >&2
+    exit 1
+  fi
+fi
+
+if ! redis_up; then
+  if command -v redis-server >/dev/null; then
+    echo "Starting Redis..."
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    for _ in $(seq 1 20); do redis_up && break; sleep 0.5; done
+  fi
+  if ! redis_up; then
+    echo "error: Redis is not answering on 127.0.0.1:6379 and could not be started." >&2
+    echo "       Install it (apt-get install redis-server)." >&2
+    exit 1
+  fi
+fi
