@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
     "federation",
+    "marketplace",
 ]
 
 MIDDLEWARE = [
@@ -239,5 +240,8 @@ LOGGING = {
 
 # Apps that add REST routes expose `register(router)` in these modules; apps with other URLs
 # (the provider-facing API, say) are mounted at the given prefixes.
-API_ROUTE_MODULES: list[str] = []
+API_ROUTE_MODULES: list[str] = ["marketplace.api.urls"]
 EXTRA_URL_MODULES: list[tuple[str, str]] = []
+
+# Other apps' demo seeders, called by `manage.py seed_demo` with the demo staff, customer and project.
+DEMO_SEEDERS: list[str] = []

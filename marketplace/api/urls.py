@@ -1,0 +1,2 @@
+def register(router):
+    """Add the marketplace's routes to the API router."""

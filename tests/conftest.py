@@ -1,0 +1,72 @@
+import pytest
+from rest_framework.test import APIClient
+
+from federation import services
+from federation.models import RoleName
+
+from .factories import CustomerFactory, ProjectFactory, UserFactory, grant
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` authenticates with a real token issued by the service."""
+
+    class Client(APIClient):
+        def as_user(self, user):
+            if user is None:
+                self.credentials()
+            else:
+                self.credentials(HTTP_AUTHORIZATION=f"Token {services.token_issue(user=user)}")
+            return self
+
+    return Client()
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(username="staff", is_staff=True)
+
+
+@pytest.fixture
+def support(db):
+    return UserFactory(username="support", is_support=True)
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(name="Acme University", abbreviation="ACME")
+
+
+@pytest.fixture
+def project(customer):
+    return ProjectFactory(customer=customer, name="Climate models")
+
+
+@pytest.fixture
+def owner(customer):
+    user = UserFactory(username="owner")
+    grant(user, customer, RoleName.CUSTOMER_OWNER)
+    return user
+
+
+@pytest.fixture
+def manager(project):
+    user = UserFactory(username="manager")
+    grant(user, project, RoleName.PROJECT_MANAGER)
+    return user
+
+
+@pytest.fixture
+def member(project):
+    user = UserFactory(username="member")
+    grant(user, project, RoleName.PROJECT_MEMBER)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """A member of another customer."""
+    other = CustomerFactory(name="Other Org")
+    user = UserFactory(username="outsider")
+    grant(user, other, RoleName.CUSTOMER_OWNER)
+    return user
