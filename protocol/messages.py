@@ -245,10 +245,11 @@ class OrderBatch(Message):
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> OrderBatch:
         r = _Reader(data, path)
+        batch_id = r.uuid("batch_id")
         items = r.list("items", OrderItem.from_dict, max_items=MAX_BATCH_ITEMS)
         if not items:
             raise ProtocolError(r.name("items"), "must not be empty")
-        return cls(batch_id=r.uuid("batch_id"), items=items)
+        return cls(batch_id=batch_id, items=items)
 
 
 @dataclasses.dataclass(frozen=True)

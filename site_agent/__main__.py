@@ -1,0 +1,3 @@
+from site_agent.cli import main
+
+raise SystemExit(main())
