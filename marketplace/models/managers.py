@@ -1,0 +1,76 @@
+"""Visibility of the marketplace, in one place; built on the structure domain's own visible_to()."""
+
+from django.db import models
+from django.db.models import Q
+
+
+def _owned_customers(user):
+    from federation.models import Customer
+
+    return Customer.objects.owned_by(user).values("id")
+
+
+def _visible_projects(user):
+    from federation.models import Project
+
+    return Project.objects.visible_to(user).values("id")
+
+
+class OfferingQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Signed-in users see active and paused offerings; the provider's owners and operators see all."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff or user.is_support:
+            return self
+        return self.filter(Q(state__in=["active", "paused"]) | Q(customer_id__in=_owned_customers(user)))
+
+    def managed_by(self, user):
+        if user.is_staff:
+            return self
+        return self.filter(customer_id__in=_owned_customers(user))
+
+
+class PlanQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .catalogue import Offering
+
+        return self.filter(offering__in=Offering.objects.visible_to(user))
+
+
+class _ProjectOrProviderQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Visible with the project, and to the owners of the organisation providing the offering."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff or user.is_support:
+            return self
+        return self.filter(
+            Q(project_id__in=_visible_projects(user)) | Q(offering__customer_id__in=_owned_customers(user))
+        )
+
+
+class ResourceQuerySet(_ProjectOrProviderQuerySet):
+    pass
+
+
+class OrderQuerySet(_ProjectOrProviderQuerySet):
+    def open(self):
+        from .orders import OPEN_ORDER_STATES
+
+        return self.filter(state__in=OPEN_ORDER_STATES)
+
+
+class StateChangeQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .orders import Order
+        from .resources import Resource
+
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff or user.is_support:
+            return self
+        return self.filter(
+            Q(order_id__in=Order.objects.visible_to(user).values("id"))
+            | Q(resource_id__in=Resource.objects.visible_to(user).values("id"))
+        )

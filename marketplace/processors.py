@@ -1,0 +1,61 @@
+"""Order processors, keyed by offering type.
+
+When an order enters `executing`, the order services call `get_processor(order.offering.type).submit(order)`
+inside the transaction that changes the state, so whatever a processor writes (an outbox row, say) commits
+or rolls back together with the state change. A processor must not talk to the network in `submit`.
+
+Other apps fill the registry in their `AppConfig.ready()`:
+
+    from marketplace.processors import register_processor, register_default_processor
+
+    register_processor("Marketplace.Slurm", SlurmProcessor())   # one offering type
+    register_default_processor(ProviderProcessor())             # every type without its own processor
+
+Lookup order: the processor registered for the type, then the default processor, then the manual one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .models import Order
+
+MANUAL_TYPE = "manual"
+
+
+class OrderProcessor(Protocol):
+    def submit(self, order: Order) -> None:
+        """Start carrying out an order that has just entered `executing`."""
+
+
+class ManualProcessor:
+    """Does nothing: a person completes the order in the admin or through `set_state_done`."""
+
+    def submit(self, order: Order) -> None:
+        return None
+
+
+_processors: dict[str, OrderProcessor] = {}
+_default: list[OrderProcessor] = []
+MANUAL = ManualProcessor()
+
+
+def register_processor(offering_type: str, processor: OrderProcessor) -> None:
+    _processors[offering_type] = processor
+
+
+def register_default_processor(processor: OrderProcessor) -> None:
+    """Claim every offering type that has no processor of its own (replaces an earlier default)."""
+    _default[:] = [processor]
+
+
+def get_processor(offering_type: str) -> OrderProcessor:
+    if offering_type in _processors:
+        return _processors[offering_type]
+    if _default:
+        return _default[0]
+    return MANUAL
+
+
+register_processor(MANUAL_TYPE, MANUAL)

@@ -1,0 +1,63 @@
+"""Reads of the marketplace that join or aggregate; list querysets carry everything their serializers need."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from federation.models import RoleGrant, RoleName, User
+
+from .models import Offering, OfferingComponent, Order, OrderState, Plan, PlanComponent, Resource, StateChange
+
+
+def _plan_prefetch(queryset=None) -> Prefetch:
+    prices = PlanComponent.objects.select_related("component")
+    return Prefetch("components", queryset=prices, to_attr="prices_list")
+
+
+def plan_list(*, user) -> QuerySet[Plan]:
+    return Plan.objects.visible_to(user).select_related("offering").prefetch_related(_plan_prefetch())
+
+
+def offering_list(*, user) -> QuerySet[Offering]:
+    plans = Plan.objects.select_related("offering").prefetch_related(_plan_prefetch())
+    return (
+        Offering.objects.visible_to(user)
+        .select_related("customer")
+        .prefetch_related(
+            Prefetch("components", queryset=OfferingComponent.objects.all(), to_attr="components_list"),
+            Prefetch("plans", queryset=plans, to_attr="plans_list"),
+        )
+    )
+
+
+def order_list(*, user) -> QuerySet[Order]:
+    return Order.objects.visible_to(user).select_related(
+        "offering__customer",
+        "plan",
+        "project__customer",
+        "resource",
+        "created_by",
+        "consumer_reviewed_by",
+        "provider_reviewed_by",
+    )
+
+
+def resource_list(*, user) -> QuerySet[Resource]:
+    return Resource.objects.visible_to(user).select_related("offering__customer", "plan", "project__customer")
+
+
+def state_change_list(*, user) -> QuerySet[StateChange]:
+    return StateChange.objects.visible_to(user).select_related("order", "resource", "actor")
+
+
+def order_approvers(order: Order) -> QuerySet[User]:
+    """People an order waits for: the consumer's managers and owners, or the provider's owners."""
+    grants = RoleGrant.objects.active()
+    if order.state == OrderState.PENDING_CONSUMER:
+        grants = grants.filter(
+            Q(role__name=RoleName.CUSTOMER_OWNER, customer_id=order.project.customer_id)
+            | Q(role__name=RoleName.PROJECT_MANAGER, project_id=order.project_id)
+        )
+    elif order.state == OrderState.PENDING_PROVIDER:
+        grants = grants.filter(role__name=RoleName.CUSTOMER_OWNER, customer_id=order.offering.customer_id)
+    else:
+        return User.objects.none()
+    return User.objects.filter(id__in=grants.values("user_id"), is_active=True).exclude(email="").order_by("id")

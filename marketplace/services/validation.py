@@ -1,0 +1,170 @@
+"""Checks of order inputs against the catalogue: the offering's options schema, component limits, cost.
+
+The options schema is a small typed subset of Waldur's offering options:
+
+    {"order": ["partition", "gpus"],
+     "options": {"partition": {"type": "enum", "label": "Partition", "choices": ["cpu", "gpu"], "default": "cpu"},
+                 "gpus": {"type": "integer", "min": 0, "max": 8, "required": true},
+                 "storage_class": {"type": "string", "max_length": 40},
+                 "backup": {"type": "boolean", "default": false}}}
+
+Types: string (alias text), integer, boolean, enum (alias select_string, with `choices`). Keys: required,
+default, label, help_text, min / max (integer), max_length (string). `name` and `description` are always
+accepted as order attributes; `name` is required on create orders (it names the resource).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from federation.exceptions import ValidationFailed
+from marketplace.models import BillingType, OfferingComponent, Plan
+
+OPTION_TYPES = {"string": "string", "text": "string", "integer": "integer", "boolean": "boolean", "enum": "enum"}
+OPTION_TYPES["select_string"] = "enum"
+OPTION_KEYS = {"type", "label", "help_text", "required", "default", "min", "max", "max_length", "choices"}
+RESERVED_ATTRIBUTES = {"name": 150, "description": 2000}
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _schema_error(message: str):
+    return ValidationFailed(message, field="options")
+
+
+def validate_options_schema(schema) -> dict:
+    """The schema itself, checked when an offering is saved; returns it normalised ({} when empty)."""
+    if schema in (None, ""):
+        return {}
+    if not isinstance(schema, dict) or not isinstance(schema.get("options", {}), dict):
+        raise _schema_error('Expected {"order": [names], "options": {name: {"type": ...}}}.')
+    options = schema.get("options", {})
+    order = schema.get("order", list(options))
+    if not isinstance(order, list) or set(order) - set(options):
+        raise _schema_error('"order" must list names defined in "options".')
+    for name, spec in options.items():
+        if name in RESERVED_ATTRIBUTES:
+            raise _schema_error(f"{name}: reserved; every order may carry it.")
+        if not isinstance(spec, dict) or spec.get("type") not in OPTION_TYPES:
+            raise _schema_error(f"{name}: type must be one of {', '.join(sorted(OPTION_TYPES))}.")
+        unknown = set(spec) - OPTION_KEYS
+        if unknown:
+            raise _schema_error(f"{name}: unknown keys {', '.join(sorted(unknown))}.")
+        kind = OPTION_TYPES[spec["type"]]
+        if kind == "enum" and not (isinstance(spec.get("choices"), list) and spec["choices"]):
+            raise _schema_error(f"{name}: an enum needs a non-empty list of choices.")
+        for bound in ("min", "max", "max_length"):
+            if bound in spec and not _is_int(spec[bound]):
+                raise _schema_error(f"{name}: {bound} must be an integer.")
+        if "default" in spec:
+            try:
+                _check_value(name, spec, spec["default"])
+            except ValidationFailed as exc:
+                raise _schema_error(f"default of {exc.message}") from None
+    return {"order": order, "options": options}
+
+
+def _check_value(name: str, spec: dict, value):
+    kind = OPTION_TYPES[spec["type"]]
+    if kind == "string":
+        if not isinstance(value, str):
+            raise ValidationFailed(f"{name}: expected a string.", field="attributes")
+        if "max_length" in spec and len(value) > spec["max_length"]:
+            raise ValidationFailed(f"{name}: at most {spec['max_length']} characters.", field="attributes")
+    elif kind == "integer":
+        if not _is_int(value):
+            raise ValidationFailed(f"{name}: expected an integer.", field="attributes")
+        if "min" in spec and value < spec["min"]:
+            raise ValidationFailed(f"{name}: must be at least {spec['min']}.", field="attributes")
+        if "max" in spec and value > spec["max"]:
+            raise ValidationFailed(f"{name}: must be at most {spec['max']}.", field="attributes")
+    elif kind == "boolean":
+        if not isinstance(value, bool):
+            raise ValidationFailed(f"{name}: expected true or false.", field="attributes")
+    elif value not in spec["choices"]:
+        choices = ", ".join(map(str, spec["choices"]))
+        raise ValidationFailed(f"{name}: {value!r} is not one of {choices}.", field="attributes")
+    return value
+
+
+def validate_attributes(schema: dict, attributes, *, require_name: bool) -> dict:
+    """Order attributes checked against the offering's options; defaults filled in, unknown keys refused."""
+    if attributes is None:
+        attributes = {}
+    if not isinstance(attributes, dict):
+        raise ValidationFailed("Expected an object of option values.", field="attributes")
+    options = (schema or {}).get("options", {})
+    unknown = set(attributes) - set(options) - set(RESERVED_ATTRIBUTES)
+    if unknown:
+        raise ValidationFailed(f"{', '.join(sorted(unknown))}: not an option of this offering.", field="attributes")
+    cleaned = {}
+    for key, max_length in RESERVED_ATTRIBUTES.items():
+        value = attributes.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value.strip()) > max_length:
+            raise ValidationFailed(f"{key}: expected a string of at most {max_length} characters.", field="attributes")
+        cleaned[key] = value.strip()
+    if require_name and not cleaned.get("name"):
+        raise ValidationFailed("name: required; it names the new resource.", field="attributes")
+    for name, spec in options.items():
+        if attributes.get(name) is not None:
+            cleaned[name] = _check_value(name, spec, attributes[name])
+        elif "default" in spec:
+            cleaned[name] = spec["default"]
+        elif spec.get("required"):
+            raise ValidationFailed(f"{name}: required.", field="attributes")
+    return cleaned
+
+
+def validate_limits(components: list[OfferingComponent], limits) -> dict[str, int]:
+    """Limits for limit-billed components only, each within min/max; missing ones take the default limit."""
+    if limits is None:
+        limits = {}
+    if not isinstance(limits, dict):
+        raise ValidationFailed("Expected an object {component_type: amount}.", field="limits")
+    by_type = {c.type: c for c in components}
+    cleaned = {}
+    for key, value in limits.items():
+        component = by_type.get(key)
+        if component is None:
+            known = ", ".join(sorted(by_type)) or "none"
+            raise ValidationFailed(f"{key}: not a component of this offering (components: {known}).", field="limits")
+        if component.billing_type != BillingType.LIMIT:
+            raise ValidationFailed(
+                f"{key}: billed by {component.billing_type}; only limit-billed components take limits.",
+                field="limits",
+            )
+        if not _is_int(value) or value < 0:
+            raise ValidationFailed(f"{key}: expected a non-negative integer.", field="limits")
+        if component.min_value is not None and value < component.min_value:
+            raise ValidationFailed(f"{key}: must be at least {component.min_value}.", field="limits")
+        if component.max_value is not None and value > component.max_value:
+            raise ValidationFailed(f"{key}: must be at most {component.max_value}.", field="limits")
+        cleaned[key] = value
+    for component in components:
+        if component.billing_type != BillingType.LIMIT or component.type in cleaned:
+            continue
+        if component.default_limit is None:
+            raise ValidationFailed(f"{component.type}: required (the component has no default limit).", field="limits")
+        cleaned[component.type] = component.default_limit
+    return cleaned
+
+
+def estimate_cost(plan: Plan | None, limits: dict[str, int]) -> Decimal | None:
+    """Price per plan unit: limit-billed components at their limit, fixed and one-time ones at the plan amount.
+
+    Usage-billed components are not known in advance and are left out.
+    """
+    if plan is None:
+        return None
+    total = Decimal(0)
+    for price in plan.components.select_related("component"):
+        billing = price.component.billing_type
+        if billing == BillingType.LIMIT:
+            total += price.price * limits.get(price.component.type, 0)
+        elif billing in (BillingType.FIXED, BillingType.ONE):
+            total += price.price * price.amount
+    return total
