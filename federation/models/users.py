@@ -6,16 +6,23 @@ from django.db import models
 
 class UserQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Staff and support see everyone; others see themselves and people sharing a customer or project."""
+        """Staff and support see everyone; others see themselves and the people of their scopes.
+
+        The people of a scope are those holding a role on a customer where the user holds a
+        customer role, or on a project visible to the user (so an owner sees the members of the
+        customer's projects, whom they manage, and a project member sees the other members).
+        """
         if not user.is_authenticated:
             return self.none()
         if user.is_staff or user.is_support:
             return self
         from .roles import RoleGrant
+        from .structure import Project
 
-        mine = RoleGrant.objects.active().filter(user=user)
+        my_customers = RoleGrant.objects.active().filter(user=user, customer__isnull=False).values("customer_id")
         shared = RoleGrant.objects.active().filter(
-            models.Q(customer_id__in=mine.values("customer_id")) | models.Q(project_id__in=mine.values("project_id"))
+            models.Q(customer_id__in=my_customers)
+            | models.Q(project_id__in=Project.objects.visible_to(user).values("id"))
         )
         return self.filter(models.Q(id=user.id) | models.Q(id__in=shared.values("user_id")))
 
