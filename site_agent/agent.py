@@ -79,6 +79,8 @@ class Agent:
             store=self.store, backend=self.backend, push=config.usage.push, notify=self._outbox_event.set
         )
         self.server: AgentServer | None = None
+        self.worker: Worker | None = None
+        self.sender: Sender | None = None
         self._threads: list[threading.Thread] = []
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -89,25 +91,26 @@ class Agent:
             log.info("%d interrupted order(s) will run again", requeued)
         a, o = self.config.agent, self.config.orchestrator
         self.server = AgentServer((a.host, a.port), routes=api.routes(self), verifier=self.verifier)
-        self._threads = [
-            threading.Thread(target=self.server.serve_forever, name="site-agent-http", daemon=True),
-            Worker(
-                store=self.store,
-                backend=self.backend,
-                wake=self._order_event,
-                stop=self.stop_event,
-                notify=self._outbox_event.set,
-            ),
-            Sender(
-                store=self.store,
-                client=self.client,
-                wake=self._outbox_event,
-                stop=self.stop_event,
-                retry_base=o.retry_base,
-                retry_max=o.retry_max,
-            ),
-            SamplerThread(sampler=self.sampler, interval=self.config.usage.sample_interval, stop=self.stop_event),
-        ]
+        self.worker = Worker(
+            store=self.store,
+            backend=self.backend,
+            wake=self._order_event,
+            stop=self.stop_event,
+            notify=self._outbox_event.set,
+        )
+        self.sender = Sender(
+            store=self.store,
+            client=self.client,
+            wake=self._outbox_event,
+            stop=self.stop_event,
+            retry_base=o.retry_base,
+            retry_max=o.retry_max,
+        )
+        http = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name="site-agent-http", daemon=True
+        )
+        sampler = SamplerThread(sampler=self.sampler, interval=self.config.usage.sample_interval, stop=self.stop_event)
+        self._threads = [http, self.worker, self.sender, sampler]
         for thread in self._threads:
             thread.start()
         self._order_event.set()  # orders and updates left from an earlier run

@@ -50,7 +50,7 @@ class FakeOrchestrator:
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -181,6 +181,14 @@ def _handler(orch: FakeOrchestrator):
     return Handler
 
 
+def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
+
+
 def agent_config(tmp_path: Path, orch: FakeOrchestrator, **overrides) -> dict:
     """A configuration for an agent on a free port, talking to `orch`; sections can be overridden."""
     config = {
@@ -199,6 +207,21 @@ def agent_config(tmp_path: Path, orch: FakeOrchestrator, **overrides) -> dict:
     for section, values in overrides.items():
         config[section] = {**config[section], **values}
     return config
+
+
+def write_config(tmp_path: Path, orch: FakeOrchestrator, **sections) -> Path:
+    """The same configuration as a TOML file, for the command line."""
+    lines = []
+    for section, values in agent_config(tmp_path, orch, **sections).items():
+        tables = {k: v for k, v in values.items() if isinstance(v, dict)}
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in values.items() if not isinstance(v, dict)]
+        for name, table in tables.items():
+            lines.append(f"[{section}.{name}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in table.items()]
+    path = tmp_path / "agent.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 class RunningAgent:
