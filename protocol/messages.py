@@ -118,7 +118,16 @@ class _Reader:
 
 class Message:
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The JSON shape: nested messages as objects, sequences as lists."""
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _uuid_item(value: Any, path: str) -> str:
