@@ -115,7 +115,7 @@ def _orchestrator(t: dict) -> OrchestratorSection:
     _only(t, "orchestrator", keys | {"retry_base", "retry_max"})
     url = _get(t, "orchestrator.url", str).rstrip("/")
     _check_url(url, "orchestrator.url")
-    jwks_url = _get(t, "orchestrator.jwks_url", str, f"{url}/api/provider/jwks/")
+    jwks_url = _get(t, "orchestrator.jwks_url", str, f"{url}/.well-known/jwks.json")
     _check_url(jwks_url, "orchestrator.jwks_url")
     return OrchestratorSection(
         url=url,

@@ -123,7 +123,7 @@ def _handler(orch: FakeOrchestrator):
             pass
 
         def do_GET(self):
-            if self.path == "/api/provider/jwks/":
+            if self.path == "/.well-known/jwks.json":
                 orch.jwks_fetches += 1
                 self._answer(200, jwks(*(public_jwk(k, kid) for kid, k in orch.published.items())))
             else:

@@ -28,7 +28,7 @@ def test_defaults(tmp_path):
     assert config.agent.public_url is None
     assert config.orchestrator.url == "http://127.0.0.1:8000"
     assert config.orchestrator.issuer == "federation"
-    assert config.orchestrator.jwks_url == "http://127.0.0.1:8000/api/provider/jwks/"
+    assert config.orchestrator.jwks_url == "http://127.0.0.1:8000/.well-known/jwks.json"
     assert config.orchestrator.timeout == 10.0
     assert config.backend.options == {}
     assert (config.usage.sample_interval, config.usage.push) == (300.0, False)
