@@ -228,6 +228,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "federation.tasks.deactivate_expired_roles",
         "schedule": 300.0,
     },
+    "terminate-expired-resources": {
+        "task": "marketplace.tasks.terminate_expired_resources",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 LOGGING = {
@@ -244,4 +248,4 @@ API_ROUTE_MODULES: list[str] = ["marketplace.api.urls"]
 EXTRA_URL_MODULES: list[tuple[str, str]] = []
 
 # Other apps' demo seeders, called by `manage.py seed_demo` with the demo staff, customer and project.
-DEMO_SEEDERS: list[str] = []
+DEMO_SEEDERS: list[str] = ["marketplace.demo.seed_demo_offering"]

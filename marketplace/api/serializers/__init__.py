@@ -1,0 +1,43 @@
+from .catalogue import (
+    OfferingComponentSerializer,
+    OfferingComponentWriteSerializer,
+    OfferingCreateSerializer,
+    OfferingSerializer,
+    OfferingUpdateComponentsSerializer,
+    OfferingUpdateSerializer,
+    PlanCreateSerializer,
+    PlanSerializer,
+    PlanUpdateSerializer,
+)
+from .orders import (
+    OrderCreateSerializer,
+    OrderDoneSerializer,
+    OrderErredSerializer,
+    OrderSerializer,
+    OrderUuidSerializer,
+    ResourceSerializer,
+    ResourceTerminateSerializer,
+    ResourceUpdateLimitsSerializer,
+    StateChangeSerializer,
+)
+
+__all__ = [
+    "OfferingComponentSerializer",
+    "OfferingComponentWriteSerializer",
+    "OfferingCreateSerializer",
+    "OfferingSerializer",
+    "OfferingUpdateComponentsSerializer",
+    "OfferingUpdateSerializer",
+    "OrderCreateSerializer",
+    "OrderDoneSerializer",
+    "OrderErredSerializer",
+    "OrderSerializer",
+    "OrderUuidSerializer",
+    "PlanCreateSerializer",
+    "PlanSerializer",
+    "PlanUpdateSerializer",
+    "ResourceSerializer",
+    "ResourceTerminateSerializer",
+    "ResourceUpdateLimitsSerializer",
+    "StateChangeSerializer",
+]

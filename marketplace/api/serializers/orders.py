@@ -1,0 +1,219 @@
+from rest_framework import serializers
+
+from federation.api.fields import RelatedUrlField, UrlField
+from federation.models import Project
+from marketplace.models import Offering, Order, OrderType, Plan, Resource, StateChange
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    url = UrlField("marketplace-order-detail")
+    offering = UrlField("marketplace-offering-detail", source="offering.uuid")
+    offering_uuid = serializers.UUIDField(source="offering.uuid", read_only=True)
+    offering_name = serializers.CharField(source="offering.name", read_only=True)
+    offering_type = serializers.CharField(source="offering.type", read_only=True)
+    provider_uuid = serializers.UUIDField(source="offering.customer.uuid", read_only=True)
+    provider_name = serializers.CharField(source="offering.customer.name", read_only=True)
+    plan = UrlField("marketplace-plan-detail", source="plan.uuid", allow_null=True)
+    plan_uuid = serializers.UUIDField(source="plan.uuid", read_only=True, allow_null=True)
+    plan_name = serializers.CharField(source="plan.name", read_only=True, allow_null=True)
+    plan_unit = serializers.CharField(source="plan.unit", read_only=True, allow_null=True)
+    project = UrlField("project-detail", source="project.uuid")
+    project_uuid = serializers.UUIDField(source="project.uuid", read_only=True)
+    project_name = serializers.CharField(source="project.name", read_only=True)
+    customer_uuid = serializers.UUIDField(source="project.customer.uuid", read_only=True)
+    customer_name = serializers.CharField(source="project.customer.name", read_only=True)
+    resource = UrlField("marketplace-resource-detail", source="resource.uuid", allow_null=True)
+    resource_uuid = serializers.UUIDField(source="resource.uuid", read_only=True, allow_null=True)
+    marketplace_resource_uuid = serializers.UUIDField(source="resource.uuid", read_only=True, allow_null=True)
+    resource_name = serializers.CharField(source="resource.name", read_only=True, allow_null=True)
+    created_by = UrlField("user-detail", source="created_by.uuid", allow_null=True)
+    created_by_username = serializers.CharField(source="created_by.username", read_only=True, allow_null=True)
+    created_by_full_name = serializers.CharField(source="created_by.full_name", read_only=True, allow_null=True)
+    consumer_reviewed_by = UrlField("user-detail", source="consumer_reviewed_by.uuid", allow_null=True)
+    consumer_reviewed_by_username = serializers.CharField(
+        source="consumer_reviewed_by.username", read_only=True, allow_null=True
+    )
+    consumer_reviewed_by_full_name = serializers.CharField(
+        source="consumer_reviewed_by.full_name", read_only=True, allow_null=True
+    )
+    provider_reviewed_by = UrlField("user-detail", source="provider_reviewed_by.uuid", allow_null=True)
+    provider_reviewed_by_username = serializers.CharField(
+        source="provider_reviewed_by.username", read_only=True, allow_null=True
+    )
+    provider_reviewed_by_full_name = serializers.CharField(
+        source="provider_reviewed_by.full_name", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Order
+        fields = (
+            "url",
+            "uuid",
+            "type",
+            "state",
+            "offering",
+            "offering_uuid",
+            "offering_name",
+            "offering_type",
+            "provider_uuid",
+            "provider_name",
+            "plan",
+            "plan_uuid",
+            "plan_name",
+            "plan_unit",
+            "project",
+            "project_uuid",
+            "project_name",
+            "customer_uuid",
+            "customer_name",
+            "resource",
+            "resource_uuid",
+            "marketplace_resource_uuid",
+            "resource_name",
+            "attributes",
+            "limits",
+            "cost",
+            "created_by",
+            "created_by_username",
+            "created_by_full_name",
+            "consumer_reviewed_by",
+            "consumer_reviewed_by_username",
+            "consumer_reviewed_by_full_name",
+            "consumer_reviewed_at",
+            "provider_reviewed_by",
+            "provider_reviewed_by_username",
+            "provider_reviewed_by_full_name",
+            "provider_reviewed_at",
+            "error_message",
+            "error_traceback",
+            "created",
+            "modified",
+            "completed_at",
+        )
+        read_only_fields = fields
+
+
+def _limits_field(**kwargs):
+    return serializers.DictField(child=serializers.JSONField(), help_text="{component_type: amount}", **kwargs)
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    project = RelatedUrlField("project-detail", queryset=lambda request: Project.objects.visible_to(request.user))
+    offering = RelatedUrlField(
+        "marketplace-offering-detail",
+        queryset=lambda request: Offering.objects.visible_to(request.user).select_related("customer"),
+        help_text="URL of the offering (marketplace-offerings or marketplace-public-offerings) or its uuid.",
+    )
+    plan = RelatedUrlField(
+        "marketplace-plan-detail",
+        queryset=lambda request: Plan.objects.visible_to(request.user),
+        required=False,
+        allow_null=True,
+        help_text="URL of the plan (marketplace-plans or marketplace-public-offerings/…/plans/…) or its uuid.",
+    )
+    resource = RelatedUrlField(
+        "marketplace-resource-detail",
+        queryset=lambda request: Resource.objects.visible_to(request.user),
+        required=False,
+        allow_null=True,
+        help_text="The resource an Update or Terminate order changes.",
+    )
+    attributes = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    limits = _limits_field(required=False, default=dict)
+    type = serializers.ChoiceField(choices=OrderType.choices, default=OrderType.CREATE)
+    accepting_terms_of_service = serializers.BooleanField(required=False, default=False)
+
+
+class OrderDoneSerializer(serializers.Serializer):
+    backend_id = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class OrderErredSerializer(serializers.Serializer):
+    error_message = serializers.CharField()
+    error_traceback = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class OrderUuidSerializer(serializers.Serializer):
+    order_uuid = serializers.UUIDField()
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    url = UrlField("marketplace-resource-detail")
+    offering = UrlField("marketplace-offering-detail", source="offering.uuid")
+    offering_uuid = serializers.UUIDField(source="offering.uuid", read_only=True)
+    offering_name = serializers.CharField(source="offering.name", read_only=True)
+    offering_type = serializers.CharField(source="offering.type", read_only=True)
+    provider_uuid = serializers.UUIDField(source="offering.customer.uuid", read_only=True)
+    provider_name = serializers.CharField(source="offering.customer.name", read_only=True)
+    plan = UrlField("marketplace-plan-detail", source="plan.uuid", allow_null=True)
+    plan_uuid = serializers.UUIDField(source="plan.uuid", read_only=True, allow_null=True)
+    plan_name = serializers.CharField(source="plan.name", read_only=True, allow_null=True)
+    project = UrlField("project-detail", source="project.uuid")
+    project_uuid = serializers.UUIDField(source="project.uuid", read_only=True)
+    project_name = serializers.CharField(source="project.name", read_only=True)
+    customer_uuid = serializers.UUIDField(source="project.customer.uuid", read_only=True)
+    customer_name = serializers.CharField(source="project.customer.name", read_only=True)
+
+    class Meta:
+        model = Resource
+        fields = (
+            "url",
+            "uuid",
+            "name",
+            "slug",
+            "description",
+            "state",
+            "offering",
+            "offering_uuid",
+            "offering_name",
+            "offering_type",
+            "provider_uuid",
+            "provider_name",
+            "plan",
+            "plan_uuid",
+            "plan_name",
+            "project",
+            "project_uuid",
+            "project_name",
+            "customer_uuid",
+            "customer_name",
+            "limits",
+            "attributes",
+            "backend_id",
+            "end_date",
+            "current_usages",
+            "created",
+            "modified",
+        )
+        read_only_fields = fields
+
+
+class ResourceUpdateLimitsSerializer(serializers.Serializer):
+    limits = _limits_field()
+
+
+class ResourceTerminateSerializer(serializers.Serializer):
+    attributes = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+
+
+class StateChangeSerializer(serializers.ModelSerializer):
+    order_uuid = serializers.UUIDField(source="order.uuid", read_only=True, allow_null=True)
+    resource_uuid = serializers.UUIDField(source="resource.uuid", read_only=True, allow_null=True)
+    actor = UrlField("user-detail", source="actor.uuid", allow_null=True)
+    actor_username = serializers.CharField(source="actor.username", read_only=True, allow_null=True)
+    actor_full_name = serializers.CharField(source="actor.full_name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = StateChange
+        fields = (
+            "order_uuid",
+            "resource_uuid",
+            "created",
+            "from_state",
+            "to_state",
+            "message",
+            "actor",
+            "actor_username",
+            "actor_full_name",
+        )
+        read_only_fields = fields

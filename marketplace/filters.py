@@ -1,0 +1,108 @@
+"""One filter set per model; the REST API and the portal use the same ones. Invalid values are a 400."""
+
+import django_filters
+from django import forms
+
+from federation.api.fields import parse_uuid
+
+from .models import Offering, OfferingState, Order, OrderState, OrderType, Plan, Resource, ResourceState, StateChange
+
+
+class UrlOrUuidField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if value in (None, ""):
+            return None
+        key = parse_uuid(value)
+        if key is None:
+            raise forms.ValidationError("Expected a URL or UUID of the object.")
+        return key
+
+
+class UrlFilter(django_filters.Filter):
+    """A related object given by its URL (any URL ending in its uuid) or its bare uuid."""
+
+    field_class = UrlOrUuidField
+
+
+class StateChoiceField(forms.MultipleChoiceField):
+    """Case-insensitive choices, so Waldur spellings (`Erred`, `Creating`) work too."""
+
+    def to_python(self, value):
+        canonical = {str(key).lower(): key for key, _ in self.choices}
+        return [canonical.get(str(v).lower(), v) for v in super().to_python(value)]
+
+
+class StateFilter(django_filters.MultipleChoiceFilter):
+    field_class = StateChoiceField
+
+
+class OfferingFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    name_exact = django_filters.CharFilter(field_name="name", lookup_expr="exact")
+    customer = UrlFilter(field_name="customer__uuid")
+    customer_uuid = django_filters.UUIDFilter(field_name="customer__uuid")
+    state = StateFilter(choices=OfferingState.choices)
+    type = django_filters.CharFilter(lookup_expr="exact")
+    o = django_filters.OrderingFilter(fields=("name", "created", "type", "state"))
+
+    class Meta:
+        model = Offering
+        fields = []
+
+
+class PlanFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    offering = UrlFilter(field_name="offering__uuid")
+    offering_uuid = django_filters.UUIDFilter(field_name="offering__uuid")
+    archived = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Plan
+        fields = []
+
+
+class OrderFilter(django_filters.FilterSet):
+    state = StateFilter(choices=OrderState.choices)
+    type = StateFilter(choices=OrderType.choices)
+    project = UrlFilter(field_name="project__uuid")
+    project_uuid = django_filters.UUIDFilter(field_name="project__uuid")
+    customer_uuid = django_filters.UUIDFilter(field_name="project__customer__uuid")
+    offering = UrlFilter(field_name="offering__uuid")
+    offering_uuid = django_filters.UUIDFilter(field_name="offering__uuid")
+    provider_uuid = django_filters.UUIDFilter(field_name="offering__customer__uuid")
+    resource = UrlFilter(field_name="resource__uuid")
+    resource_uuid = django_filters.UUIDFilter(field_name="resource__uuid")
+    created_by_uuid = django_filters.UUIDFilter(field_name="created_by__uuid")
+    o = django_filters.OrderingFilter(fields=("created", "modified", "state", "type"))
+
+    class Meta:
+        model = Order
+        fields = []
+
+
+class ResourceFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    name_exact = django_filters.CharFilter(field_name="name", lookup_expr="exact")
+    project = UrlFilter(field_name="project__uuid")
+    project_uuid = django_filters.UUIDFilter(field_name="project__uuid")
+    customer_uuid = django_filters.UUIDFilter(field_name="project__customer__uuid")
+    offering = UrlFilter(field_name="offering__uuid")
+    offering_uuid = django_filters.UUIDFilter(field_name="offering__uuid")
+    provider_uuid = django_filters.UUIDFilter(field_name="offering__customer__uuid")
+    state = StateFilter(choices=ResourceState.choices)
+    backend_id = django_filters.CharFilter(lookup_expr="exact")
+    o = django_filters.OrderingFilter(fields=("name", "created", "modified", "state"))
+
+    class Meta:
+        model = Resource
+        fields = []
+
+
+class StateChangeFilter(django_filters.FilterSet):
+    order_uuid = django_filters.UUIDFilter(field_name="order__uuid")
+    resource_uuid = django_filters.UUIDFilter(field_name="resource__uuid")
+
+    class Meta:
+        model = StateChange
+        fields = []
