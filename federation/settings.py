@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "mozilla_django_oidc",
     "federation",
     "marketplace",
+    "accounting",
+    "providers",
 ]
 
 MIDDLEWARE = [
@@ -246,8 +248,39 @@ LOGGING = {
 
 # Apps that add REST routes expose `register(router)` in these modules; apps with other URLs
 # (the provider-facing API, say) are mounted at the given prefixes.
-API_ROUTE_MODULES: list[str] = ["marketplace.api.urls"]
-EXTRA_URL_MODULES: list[tuple[str, str]] = []
+API_ROUTE_MODULES: list[str] = ["marketplace.api.urls", "accounting.api.urls", "providers.api.urls"]
+EXTRA_URL_MODULES: list[tuple[str, str]] = [("", "providers.api.provider_urls")]
 
 # Other apps' demo seeders, called by `manage.py seed_demo` with the demo staff, customer and project.
 DEMO_SEEDERS: list[str] = ["marketplace.demo.seed_demo_offering"]
+
+# --- Provider federation ---
+# Our id in the provider protocol (`iss` of our tokens, `aud` of theirs) and our public base URL.
+FEDERATION_ID = os.environ.get("FEDERATION_ID", "federation")
+FEDERATION_URL = os.environ.get("FEDERATION_URL", "http://127.0.0.1:8000")
+PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "10"))  # seconds per call to a provider
+PROVIDER_TOKEN_LIFETIME = env_int("PROVIDER_TOKEN_LIFETIME", 120)  # seconds our tokens live
+PROVIDER_TOKEN_MAX_LIFETIME = env_int("PROVIDER_TOKEN_MAX_LIFETIME", 300)  # longest we accept
+PROVIDER_BATCH_SIZE = env_int("PROVIDER_BATCH_SIZE", 100)
+PROVIDER_MAX_ATTEMPTS = env_int("PROVIDER_MAX_ATTEMPTS", 8)  # then the order is erred
+PROVIDER_RETRY_BASE = float(os.environ.get("PROVIDER_RETRY_BASE", "1"))
+PROVIDER_RETRY_CAP = float(os.environ.get("PROVIDER_RETRY_CAP", "60"))
+PROVIDER_FAILURE_THRESHOLD = env_int("PROVIDER_FAILURE_THRESHOLD", 5)  # failures in a row → unavailable
+PROVIDER_STUCK_AFTER = env_int("PROVIDER_STUCK_AFTER", 900)  # seconds executing before we ask
+PROVIDER_SCHEDULE = {
+    "deliver": float(os.environ.get("PROVIDER_DELIVER_INTERVAL", "10")),
+    "manifest": float(os.environ.get("PROVIDER_MANIFEST_INTERVAL", "300")),
+    "usage": float(os.environ.get("PROVIDER_USAGE_INTERVAL", "300")),
+    "verify": float(os.environ.get("PROVIDER_VERIFY_INTERVAL", "3600")),
+    "sweep": float(os.environ.get("PROVIDER_SWEEP_INTERVAL", "300")),
+}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "providers-deliver-all-due": {"task": "providers.deliver_all_due", "schedule": PROVIDER_SCHEDULE["deliver"]},
+        "providers-pull-manifests": {"task": "providers.pull_manifests", "schedule": PROVIDER_SCHEDULE["manifest"]},
+        "providers-pull-usage": {"task": "providers.pull_usage", "schedule": PROVIDER_SCHEDULE["usage"]},
+        "providers-verify": {"task": "providers.verify", "schedule": PROVIDER_SCHEDULE["verify"]},
+        "providers-sweep-stuck-orders": {"task": "providers.sweep_stuck_orders", "schedule": PROVIDER_SCHEDULE["sweep"]},
+        "providers-purge-seen-tokens": {"task": "providers.purge_seen_tokens", "schedule": 600.0},
+    }
+)

@@ -12,8 +12,36 @@ export FEDERATION_URL=${FEDERATION_URL:-http://127.0.0.1:$PORT}
 mkdir -p "$FEDERATION_VAR_DIR/broker/queue" "$FEDERATION_VAR_DIR/broker/processed" "$FEDERATION_VAR_DIR/log"
 PY=.venv/bin/python
 
+AGENT_PORT=${AGENT_PORT:-8001}
 $PY manage.py migrate --noinput -v0
 $PY manage.py seed_demo --token-file "$FEDERATION_VAR_DIR/demo-token"
+
+# The demo provider: a site agent with the local backend, registered with its public keys and
+# running the demo offering.
+mkdir -p "$FEDERATION_VAR_DIR/agent-demo"
+cat >"$FEDERATION_VAR_DIR/agent-demo/agent.toml" <<TOML
+[agent]
+provider_id = "demo"
+listen = "127.0.0.1:$AGENT_PORT"
+state_path = "state.sqlite3"
+private_key_path = "agent.key"
+key_id = "demo-1"
+
+[orchestrator]
+url = "$FEDERATION_URL"
+issuer = "federation"
+jwks_url = "$FEDERATION_URL/.well-known/jwks.json"
+
+[backend]
+name = "local"
+
+[usage]
+sample_interval = 30
+TOML
+.venv/bin/python -m site_agent --config "$FEDERATION_VAR_DIR/agent-demo/agent.toml" jwks >"$FEDERATION_VAR_DIR/agent-demo/jwks.json"
+$PY manage.py register_provider demo --name "Demo site" --domain "127.0.0.1:$AGENT_PORT" --no-https \
+  --env development --customer "Demo University" --jwks-file "$FEDERATION_VAR_DIR/agent-demo/jwks.json" \
+  --offering "Demo HPC allocation"
 
 pids=()
 cleanup() {

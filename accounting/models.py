@@ -1,0 +1,49 @@
+import uuid
+
+from django.db import models
+
+
+class ComponentUsageQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from marketplace.models import Resource
+
+        return self.filter(resource__in=Resource.objects.visible_to(user))
+
+
+class ComponentUsage(models.Model):
+    """The cumulative usage of one component of one resource in one billing month.
+
+    Unique per (resource, component, month, username): a new report for the month replaces the
+    amount, so providers can report again safely. `username` is empty for the resource as a whole
+    and names the provider-local user for per-user rows.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    resource = models.ForeignKey("marketplace.Resource", on_delete=models.CASCADE, related_name="component_usages")
+    component_type = models.CharField(max_length=60)
+    billing_period = models.DateField(help_text="First day of the billing month.")
+    username = models.CharField(max_length=100, blank=True, default="")
+    usage = models.DecimalField(max_digits=20, decimal_places=6)
+    decreased = models.BooleanField(
+        default=False, help_text="The last report was lower than an earlier one for the same month (kept, flagged)."
+    )
+    previous_usage = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    description = models.CharField(max_length=200, blank=True)
+    reported_at = models.DateTimeField()
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    objects = ComponentUsageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-billing_period", "component_type", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "component_type", "billing_period", "username"],
+                name="component_usage_unique_per_month",
+            )
+        ]
+        indexes = [models.Index(fields=["billing_period"])]
+
+    def __str__(self):
+        return f"{self.resource_id} {self.component_type} {self.billing_period:%Y-%m}: {self.usage}"

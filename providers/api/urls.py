@@ -1,0 +1,5 @@
+from .views import ProviderViewSet
+
+
+def register(router):
+    router.register("providers", ProviderViewSet, basename="provider")

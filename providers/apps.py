@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class ProvidersConfig(AppConfig):
+    name = "providers"
+    verbose_name = "Providers (federation protocol)"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from federation.hooks import register_membership_listener
+        from marketplace.processors import register_default_processor
+
+        from .outbox import membership_listener
+        from .processor import ProviderProcessor
+
+        register_default_processor(ProviderProcessor())
+        register_membership_listener(membership_listener)

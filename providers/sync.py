@@ -1,0 +1,113 @@
+"""What beat pulls from providers: manifests, usage, the `verify` reconciliation, stuck orders."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from marketplace.models import Order, Resource
+from protocol.messages import OrderStatus, ProtocolError, UsagePage, VerifyResult
+
+from .client import ProviderCallFailed, ProviderClient
+from .health import provider_record_failure, provider_record_success
+from .inbound import order_updates_apply, usage_records_import
+from .models import Provider
+from .relay import outbox_requeue_order
+
+logger = logging.getLogger(__name__)
+
+
+def _failed(provider: Provider, what: str, exc: Exception) -> None:
+    message = f"{what}: {getattr(exc, 'message', None) or exc}"
+    logger.warning("%s %s", provider.slug, message)
+    provider_record_failure(provider_id=provider.id, error=message)
+
+
+def manifest_pull(*, provider: Provider) -> bool:
+    try:
+        manifest = ProviderClient(provider).manifest()
+    except ProviderCallFailed as exc:
+        _failed(provider, "manifest pull failed", exc)
+        return False
+    if not isinstance(manifest, dict):
+        _failed(provider, "manifest pull failed", ValueError("the manifest is not an object"))
+        return False
+    Provider.objects.filter(id=provider.id).update(manifest=manifest, manifest_fetched_at=timezone.now())
+    provider_record_success(provider_id=provider.id, field="last_manifest_pull_at")
+    return True
+
+
+def usage_pull(*, provider: Provider, max_pages: int = 50) -> int:
+    """Fetch usage records after the stored cursor, page by page; the cursor moves only after import."""
+    imported = 0
+    client = ProviderClient(provider)
+    for _ in range(max_pages):
+        try:
+            page = UsagePage.from_dict(client.usage(after=provider.usage_cursor))
+        except (ProviderCallFailed, ProtocolError) as exc:
+            _failed(provider, "usage pull failed", exc)
+            return imported
+        if page.records:
+            imported += usage_records_import(provider=provider, records=page.records)
+        if page.next_cursor <= provider.usage_cursor or not page.records:
+            break
+        provider.usage_cursor = page.next_cursor
+        Provider.objects.filter(id=provider.id).update(usage_cursor=page.next_cursor)
+    provider_record_success(provider_id=provider.id, field="last_usage_pull_at")
+    return imported
+
+
+def provider_verify(*, provider: Provider) -> dict | None:
+    """Compare what we believe the provider runs with what it says it runs; the result is stored."""
+    resources = Resource.objects.filter(offering__provider_link__provider=provider).exclude(
+        state__in=["terminated", "creating"]
+    )
+    believed = [
+        {"resource_uuid": str(uuid), "backend_id": bid} for uuid, bid in resources.values_list("uuid", "backend_id")
+    ]
+    try:
+        result = VerifyResult.from_dict(ProviderClient(provider).verify(believed))
+    except (ProviderCallFailed, ProtocolError) as exc:
+        _failed(provider, "verify failed", exc)
+        return None
+    report = {
+        "checked_at": timezone.now().isoformat(),
+        "resources": len(believed),
+        "unknown_to_provider": list(result.unknown_to_provider),
+        "unknown_to_orchestrator": [ref.to_dict() for ref in result.unknown_to_orchestrator],
+    }
+    Provider.objects.filter(id=provider.id).update(last_verify=report)
+    if report["unknown_to_provider"] or report["unknown_to_orchestrator"]:
+        logger.warning("%s verify found differences: %s", provider.slug, report)
+    return report
+
+
+def orders_sweep_stuck(*, provider: Provider) -> int:
+    """Ask the provider about orders executing for longer than PROVIDER_STUCK_AFTER; apply what it says.
+
+    An order the provider never received is queued again; the provider deduplicates by order uuid.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.PROVIDER_STUCK_AFTER)
+    stuck = Order.objects.filter(state="executing", modified__lt=cutoff, offering__provider_link__provider=provider)
+    client = ProviderClient(provider)
+    settled = 0
+    for order in stuck[:200]:
+        try:
+            answer = client.order_state(str(order.uuid))
+        except ProviderCallFailed as exc:
+            _failed(provider, "order state query failed", exc)
+            break
+        if answer is None:
+            outbox_requeue_order(order=order)
+            continue
+        try:
+            status = OrderStatus.from_dict(answer)
+        except ProtocolError:
+            continue
+        if status.state in ("done", "erred"):
+            result = order_updates_apply(provider=provider, updates=[status])[0]
+            settled += int(result["accepted"])
+    return settled
