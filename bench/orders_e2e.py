@@ -68,6 +68,7 @@ def main() -> int:
     web_port = free_port()
     url = f"http://127.0.0.1:{web_port}"
     procs = []
+    logs = {name: (tmp / f"{name}.log").open("wb") for name in ("web", "worker")}
     try:
         procs.append(
             subprocess.Popen(

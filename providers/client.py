@@ -10,7 +10,6 @@ from protocol.http import encode_body
 from .models import Provider
 from .signing import request_headers
 
-
 TRANSIENT_4XX = {401, 403, 408, 409, 425, 429}
 
 

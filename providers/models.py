@@ -147,6 +147,9 @@ class SeenToken(models.Model):
     jti = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField(db_index=True)
 
+    def __str__(self):
+        return self.jti
+
 
 class UserConnection(models.Model):
     """A user's account at a provider: the provider-local username, confirmed by the provider."""

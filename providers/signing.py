@@ -15,7 +15,6 @@ from protocol.tokens import TokenError, unverified_claims, verify_token
 
 from .models import Provider, SeenToken, SigningKey
 
-
 KEY_CREATION_LOCK = 7_402_115  # any constant; names the advisory lock taken while creating the first key
 
 

@@ -6,6 +6,7 @@ side is pytest-django's live server, on the test database the worker also connec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -135,14 +136,10 @@ class Worker:
             return
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=10)
         time.sleep(0.3)
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-from marketplace.models import Order
 from providers.models import OutboxMessage
 
 from .harness import wait_for

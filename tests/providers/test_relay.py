@@ -12,7 +12,6 @@ from marketplace import services as marketplace
 from providers import relay
 from providers.models import OutboxMessage, Provider
 
-from .conftest import make_provider
 from .harness import worker_database_url
 
 pytestmark = pytest.mark.django_db
