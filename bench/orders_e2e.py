@@ -87,7 +87,7 @@ def main() -> int:
                     "warning",
                 ],
                 cwd=ROOT,
-                stdout=open(tmp / "web.log", "wb"),
+                stdout=logs["web"],
                 stderr=subprocess.STDOUT,
             )
         )
@@ -109,7 +109,7 @@ def main() -> int:
                     str(tmp / "beat"),
                 ],
                 cwd=ROOT,
-                stdout=open(tmp / "worker.log", "wb"),
+                stdout=logs["worker"],
                 stderr=subprocess.STDOUT,
             )
         )
