@@ -88,3 +88,15 @@ def test_backends_load_by_name(tmp_path):
         backend_class("no.such.module:Backend")
     backend = create_backend("local", {"state_path": str(tmp_path / "s.sqlite3")})
     assert backend.describe_manifest()["components"] == ["cpu", "gpu", "storage"]
+
+
+def test_example_configuration_is_valid_and_shows_the_defaults(tmp_path):
+    example = load_config(Path(__file__).resolve().parents[2] / "site_agent" / "example.toml")
+    defaults = parse_config(MINIMAL, base_dir=example.agent.state_path.parent)
+    assert example.agent == defaults.agent
+    assert example.usage == defaults.usage
+    assert example.orchestrator.timeout == defaults.orchestrator.timeout
+    assert example.orchestrator.jwks_cache_ttl == defaults.orchestrator.jwks_cache_ttl
+    assert example.orchestrator.retry_base == defaults.orchestrator.retry_base
+    assert example.orchestrator.retry_max == defaults.orchestrator.retry_max
+    assert example.orchestrator.jwks_refetch_interval == defaults.orchestrator.jwks_refetch_interval
