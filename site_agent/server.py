@@ -60,6 +60,7 @@ class Route:
 class AgentServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the orchestrator's workers may all connect at once
 
     def __init__(self, address: tuple[str, int], *, routes: list[Route], verifier):
         self.routes = routes
@@ -70,6 +71,7 @@ class AgentServer(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "site-agent/1"
+    timeout = 60  # an idle kept-alive connection gives its thread back after this many seconds
     server: AgentServer
 
     def do_GET(self) -> None:

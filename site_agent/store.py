@@ -118,9 +118,8 @@ class Store:
         self.path = Path(path)
         self._conn = connect(self.path)
         self._lock = threading.RLock()
-        # executescript commits on its own, so the schema is applied outside an explicit transaction.
         with self._lock:
-            self._conn.executescript(SCHEMA)
+            self._conn.executescript(SCHEMA)  # CREATE ... IF NOT EXISTS: safe on every start
 
     def close(self) -> None:
         with self._lock:

@@ -1,3 +1,5 @@
+import http.client
+
 import requests
 
 from site_agent.backends.local import LocalBackend
@@ -106,8 +108,19 @@ def test_bad_bodies_get_clear_400s(tmp_path):
         assert response.json()["items"][0]["field"] == "batch_id"
         response = orch.post(agent.url, "/orders/batch", [1, 2])
         assert response.status_code == 400
+        assert orch.post(agent.url, "/verify", []).json()["field"] == "body"
         assert orch.get(agent.url, "/nowhere").status_code == 404
         assert orch.get(agent.url, "/orders/batch").status_code == 405
+
+        host, port = agent.server.server_address[:2]
+        for headers, status in (({"Content-Length": str(100 * 2**20)}, 413), ({}, 411)):
+            connection = http.client.HTTPConnection(host, port, timeout=5)
+            connection.putrequest("POST", "/orders/batch")
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders()
+            assert connection.getresponse().status == status
+            connection.close()
 
 
 def test_resent_order_is_acknowledged_not_executed_again_even_after_restart(tmp_path):
@@ -133,3 +146,23 @@ def test_resent_order_is_acknowledged_not_executed_again_even_after_restart(tmp_
             assert orch.get(agent.url, f"/orders/{item['order_uuid']}").json()["state"] == "done"
         assert backend.calls == []
         assert len(orch.updates) == 1
+
+
+def test_orders_interrupted_by_a_stop_run_at_the_next_start(tmp_path):
+    from protocol.messages import OrderItem
+    from site_agent.store import Store
+
+    item = order_item(slug="interrupted")
+    store = Store(tmp_path / "state.sqlite3")
+    store.orders_accept("6d1a4e8c-0000-4000-8000-0000000000ee", [OrderItem.from_dict(item)])
+    assert [r["order_uuid"] for r in store.orders_claim(10)] == [item["order_uuid"]]  # now "executing"
+    store.close()
+
+    with FakeOrchestrator() as orch, RunningAgent(tmp_path, orch):
+        orch.wait_for(lambda: len(orch.updates) == 1)
+    assert orch.updates[0] == {
+        "order_uuid": item["order_uuid"],
+        "state": "done",
+        "backend_id": "local-interrupted",
+        "error_message": "",
+    }
