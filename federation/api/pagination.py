@@ -36,4 +36,5 @@ class LinkHeaderPagination(PageNumberPagination):
         }
 
     def get_paginated_response_schema(self, schema):
-        return {"type": "array", "items": schema}
+        # The body of a page is the plain array the schema generator already built for a list.
+        return schema

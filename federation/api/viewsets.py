@@ -10,7 +10,8 @@ from federation import services
 from federation.filters import RoleGrantFilter
 from federation.models import RoleGrant
 
-from .serializers import MembershipSerializer, RoleGrantSerializer
+from .schema import FederationAutoSchema
+from .serializers import DetailSerializer, MembershipSerializer, RoleGrantSerializer
 
 
 class BaseViewSet(viewsets.GenericViewSet):
@@ -18,6 +19,7 @@ class BaseViewSet(viewsets.GenericViewSet):
 
     lookup_field = "uuid"
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+    schema = FederationAutoSchema()
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
@@ -50,7 +52,7 @@ class MembershipMixin:
         )
         return Response(RoleGrantSerializer(grant, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MembershipSerializer, responses={200: None})
+    @extend_schema(request=MembershipSerializer, responses={200: DetailSerializer})
     @action(detail=True, methods=["post"])
     def delete_user(self, request, uuid=None):
         scope, data = self._membership(request)

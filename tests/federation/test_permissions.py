@@ -43,8 +43,9 @@ ADD_PROJECT_MANAGER = {**ADD_PROJECT_MEMBER, "manager": 403}
 ADD_CUSTOMER_OWNER = {**UPDATE_CUSTOMER, "owner": 201, "support": 201, "staff": 201}
 LIST_PROJECT_USERS = READ_PROJECT
 LIST_CUSTOMER_USERS = READ_CUSTOMER
+# The outsider cannot see the customer, so for them it "does not exist": a 400 on the customer field.
 CREATE_PROJECT = {"anonymous": 401, "outsider": 400, "member": 403, "manager": 403, "owner": 201, "support": 201,
-                  "staff": 201}  # fmt: skip  (the outsider cannot see the customer: "does not exist")
+                  "staff": 201}  # fmt: skip
 CREATE_CUSTOMER = {"anonymous": 401, "outsider": 403, "member": 403, "manager": 403, "owner": 403, "support": 201,
                    "staff": 201}  # fmt: skip
 

@@ -55,7 +55,11 @@ def test_missing_user_is_created_from_the_registry_claims(api, support, registry
     assert response.status_code == 200, response.json()
     user = User.objects.get(cuid="ada@myaccessid.org")
     assert response.json() == {"uuid": str(user.uuid)}
-    assert (user.full_name, user.email, user.registration_method) == ("Ada Lovelace", "ada@example.org", "remote-eduteams")
+    assert (user.full_name, user.email, user.registration_method) == (
+        "Ada Lovelace",
+        "ada@example.org",
+        "remote-eduteams",
+    )
     assert not user.has_usable_password()
     assert registry.requests == [("/api/users/ada%40myaccessid.org", None)]
     # The second call finds the local user.
