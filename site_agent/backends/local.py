@@ -7,7 +7,9 @@ for every component with a limit above zero, the month's usage is `limit * usage
 changes only when the limits change.
 
 Options (`[backend.local]`): state_path, usage_fraction, components, offering_types, features,
-refuse_slugs (creating an allocation with one of these slugs fails, to try out error paths).
+refuse_slugs (creating an allocation with one of these slugs fails, to try out error paths),
+journal_path (every create / update_limits / terminate / add_user / remove_user call is appended to
+this file as a line `<operation> <resource_uuid> [username]`, for tests that count calls).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ class LocalBackend(Backend):
             raise BackendError("backend.local.usage_fraction: a number above 0 and at most 1")
         self.usage_fraction = float(fraction)
         self.refuse_slugs = set(config.get("refuse_slugs", ()))
+        self.journal_path = config.get("journal_path") or None
         self._lock = threading.Lock()
         self._db = connect(config["state_path"])
         self._db.executescript(SCHEMA)
@@ -82,6 +85,7 @@ class LocalBackend(Backend):
         }
 
     def create(self, allocation: Allocation) -> str:
+        self._journal("create", allocation)
         if allocation.slug in self.refuse_slugs:
             raise BackendError(f"the site refuses allocations named {allocation.slug!r}")
         with self._transaction() as db:
@@ -113,6 +117,7 @@ class LocalBackend(Backend):
         return backend_id
 
     def update_limits(self, allocation: Allocation, limits: dict[str, int]) -> None:
+        self._journal("update_limits", allocation)
         with self._transaction() as db:
             backend_id = self._backend_id(db, allocation)
             db.execute(
@@ -121,6 +126,7 @@ class LocalBackend(Backend):
             )
 
     def terminate(self, allocation: Allocation) -> None:
+        self._journal("terminate", allocation)
         with self._transaction() as db:
             db.execute(
                 "UPDATE local_allocations SET live = 0 WHERE resource_uuid = ? OR backend_id = ?",
@@ -128,11 +134,13 @@ class LocalBackend(Backend):
             )
 
     def add_user(self, allocation: Allocation, username: str) -> None:
+        self._journal("add_user", allocation, username)
         with self._transaction() as db:
             backend_id = self._backend_id(db, allocation)
             db.execute("INSERT OR IGNORE INTO local_users VALUES (?, ?)", (backend_id, username))
 
     def remove_user(self, allocation: Allocation, username: str) -> None:
+        self._journal("remove_user", allocation, username)
         with self._transaction() as db:
             backend_id = self._backend_id(db, allocation)
             db.execute("DELETE FROM local_users WHERE backend_id = ? AND username = ?", (backend_id, username))
@@ -190,6 +198,13 @@ class LocalBackend(Backend):
         if row is None:
             raise BackendError(f"no local allocation for resource {allocation.resource_uuid}")
         return row["backend_id"]
+
+    def _journal(self, operation: str, allocation: Allocation, *extra: str) -> None:
+        """One line per call, `<operation> <resource_uuid> [username]`, so tests can count calls across processes."""
+        if self.journal_path is None:
+            return
+        with self._lock, open(self.journal_path, "a") as fh:
+            fh.write(" ".join((operation, allocation.resource_uuid, *extra)) + "\n")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -30,7 +30,11 @@ def test_verify_names_what_each_side_does_not_know(tmp_path):
 
 
 def test_membership_changes_reach_every_live_allocation_once(tmp_path):
-    with FakeOrchestrator() as orch, RunningAgent(tmp_path, orch) as agent:
+    journal = tmp_path / "journal.log"
+    with (
+        FakeOrchestrator() as orch,
+        RunningAgent(tmp_path, orch, backend={"name": "local", "local": {"journal_path": str(journal)}}) as agent,
+    ):
         one, two = order_item(slug="one"), order_item(slug="two")
         assert orch.post(agent.url, "/orders/batch", batch(one, two)).status_code == 202
         orch.wait_for(lambda: len(orch.updates) == 2)
@@ -67,6 +71,12 @@ def test_membership_changes_reach_every_live_allocation_once(tmp_path):
         assert orch.post(agent.url, "/orders/batch", batch(four)).status_code == 202
         orch.wait_for(lambda: len(orch.updates) == 4)
         assert agent.backend.users("local-four") == ["alice"]
+
+        lines = journal.read_text().splitlines()
+        assert [line.split()[0] for line in lines].count("create") == 4
+        assert f"add_user {one['resource']['uuid']} bob" in lines
+        assert f"remove_user {two['resource']['uuid']} bob" in lines
+        assert len([line for line in lines if line.startswith("add_user")]) == 2  # the re-sent change did nothing
 
         bad = orch.post(agent.url, "/memberships", {"changes": [{**add, "action": "promote"}]})
         assert bad.status_code == 400
