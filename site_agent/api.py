@@ -85,7 +85,11 @@ class Api:
     def manifest(self, request: Request):
         described = dict(self.agent.backend.describe_manifest())
         described["provider_id"] = self.agent.config.agent.provider_id
-        return 200, Manifest.from_dict(described).to_dict()
+        try:
+            return 200, Manifest.from_dict(described).to_dict()
+        except ProtocolError as exc:  # the backend's fault, not the caller's
+            log.error("the %s backend describes an invalid manifest: %s", self.agent.backend.name, exc)
+            raise HttpError(500, f"the site's manifest is invalid: {exc}") from None
 
     def usage(self, request: Request):
         after = _query_int(request.query, "after", 0, 0, 2**62)

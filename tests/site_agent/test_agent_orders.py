@@ -166,3 +166,14 @@ def test_orders_interrupted_by_a_stop_run_at_the_next_start(tmp_path):
         "backend_id": "local-interrupted",
         "error_message": "",
     }
+
+
+def test_manifest_comes_from_the_backend_with_missing_features_off(tmp_path):
+    local = {"features": {"storage": {"enabled": True}}, "components": ["cpu_k_hours"]}
+    with FakeOrchestrator() as orch, RunningAgent(tmp_path, orch, backend={"name": "local", "local": local}) as agent:
+        manifest = orch.get(agent.url, "/manifest").json()
+        assert manifest["provider_id"] == "demo"
+        assert manifest["components"] == ["cpu_k_hours"]
+        assert manifest["offering_types"] == ["SiteAgent.Local"]
+        assert manifest["features"]["storage"] == {"enabled": True, "shares": False, "projects": False}
+        assert manifest["features"]["compute"]["docker"]["enabled"] is False
