@@ -69,6 +69,7 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name", "id"], name="customer_name_id_idx")]
 
     def __str__(self):
         return self.name
@@ -103,7 +104,8 @@ class Project(models.Model):
             ),
             models.UniqueConstraint(fields=["customer", "slug"], name="project_slug_unique_in_customer"),
         ]
-        indexes = [models.Index(fields=["created"])]
+        # The default ordering: a page of the list is an index range scan, not a sort of every row.
+        indexes = [models.Index(fields=["created"]), models.Index(fields=["name", "id"], name="project_name_id_idx")]
 
     def __str__(self):
         return self.name
