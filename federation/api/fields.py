@@ -55,7 +55,11 @@ class UrlField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value):
-        return detail_url(self.context.get("request"), self.view_name, value)
+        # One field instance serves every row of a response: find the URL template once.
+        template = self.__dict__.get("_template")
+        if template is None:
+            template = self._template = url_template(self.context.get("request"), self.view_name)
+        return template.replace(_PLACEHOLDER, str(value))
 
 
 @extend_schema_field(OpenApiTypes.URI)

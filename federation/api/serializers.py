@@ -1,8 +1,64 @@
-from rest_framework import serializers
+from operator import attrgetter
+
+from django.core.exceptions import ObjectDoesNotExist
+from rest_framework import fields as drf_fields
+from rest_framework import relations, serializers
 
 from federation.models import Customer, Project, Role, RoleGrant, User
 
 from .fields import RelatedUrlField, UrlField, parse_uuid
+
+
+class ReadListSerializer(serializers.ListSerializer):
+    """Renders a page of rows with each field's attribute path resolved once per page, not per row and field.
+
+    The output is exactly what `Serializer.to_representation` gives. A field takes the fast path
+    when it reads a plain attribute path (no `source="*"`, no relation field, no own
+    `get_attribute`); for it, `operator.attrgetter` replaces DRF's generic lookup. Anything
+    unusual on a row (a missing attribute, a callable, a missing related object) is handed to
+    the field's own `get_attribute`, so defaults, nulls and SkipField behave as in DRF.
+    """
+
+    def to_representation(self, data):
+        rows = data.all() if hasattr(data, "all") else data
+        plan = [self._plan(field) for field in self.child._readable_fields]
+        return [self._row(instance, plan) for instance in rows]
+
+    @staticmethod
+    def _plan(field):
+        fast = (
+            field.source != "*"
+            and bool(field.source_attrs)
+            and not isinstance(field, relations.RelatedField | relations.ManyRelatedField | serializers.BaseSerializer)
+            and type(field).get_attribute is drf_fields.Field.get_attribute
+        )
+        getter = attrgetter(".".join(field.source_attrs)) if fast else None
+        return field.field_name, field, getter, field.to_representation
+
+    @staticmethod
+    def _row(instance, plan) -> dict:
+        row = {}
+        for name, field, getter, represent in plan:
+            value = _MISSING
+            if getter is not None:
+                try:
+                    value = getter(instance)
+                except (AttributeError, ObjectDoesNotExist):
+                    value = _MISSING
+                if callable(value):
+                    value = _MISSING
+            if value is _MISSING:
+                try:
+                    value = field.get_attribute(instance)
+                except drf_fields.SkipField:
+                    continue
+                if isinstance(value, relations.PKOnlyObject) and value.pk is None:
+                    value = None
+            row[name] = None if value is None else represent(value)
+        return row
+
+
+_MISSING = object()
 
 
 def optional_text(**kwargs):
@@ -14,6 +70,7 @@ class CustomerSerializer(serializers.ModelSerializer):
     url = UrlField("customer-detail")
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = Customer
         fields = (
             "url",
@@ -51,6 +108,7 @@ class ProjectSerializer(serializers.ModelSerializer):
     customer_slug = serializers.CharField(source="customer.slug", read_only=True)
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = Project
         fields = (
             "url",
@@ -90,6 +148,7 @@ class UserSerializer(serializers.ModelSerializer):
     url = UrlField("user-detail")
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = User
         fields = (
             "url",
@@ -118,6 +177,7 @@ class RoleSerializer(serializers.ModelSerializer):
     scope_type = serializers.CharField(read_only=True)
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = Role
         fields = ("uuid", "name", "description", "scope_type")
         read_only_fields = fields
@@ -138,6 +198,7 @@ class RoleGrantSerializer(serializers.ModelSerializer):
     created_by_full_name = serializers.CharField(source="created_by.full_name", allow_null=True, default=None)
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = RoleGrant
         fields = (
             "uuid",
