@@ -11,6 +11,8 @@ from .services.validation import validate_options_schema
 
 
 class OfferingForm(forms.ModelForm):
+    terms_of_service_link = forms.URLField(required=False, assume_scheme="https")
+
     class Meta:
         model = Offering
         fields = (

@@ -7,7 +7,7 @@ from federation.models import RoleGrant, RoleName, User
 from .models import Offering, OfferingComponent, Order, OrderState, Plan, PlanComponent, Resource, StateChange
 
 
-def _plan_prefetch(queryset=None) -> Prefetch:
+def _plan_prefetch() -> Prefetch:
     prices = PlanComponent.objects.select_related("component")
     return Prefetch("components", queryset=prices, to_attr="prices_list")
 

@@ -25,11 +25,6 @@ class OfferingQuerySet(models.QuerySet):
             return self
         return self.filter(Q(state__in=["active", "paused"]) | Q(customer_id__in=_owned_customers(user)))
 
-    def managed_by(self, user):
-        if user.is_staff:
-            return self
-        return self.filter(customer_id__in=_owned_customers(user))
-
 
 class PlanQuerySet(models.QuerySet):
     def visible_to(self, user):

@@ -26,8 +26,3 @@ def set_resource_state(
 def record_created(subject: Order | Resource, *, actor, message: str = "") -> None:
     field = "order" if isinstance(subject, Order) else "resource"
     StateChange.objects.create(**{field: subject}, actor=actor, from_state="", to_state=subject.state, message=message)
-
-
-def actor_or_none(actor):
-    """The user to store as the author of a change; None for the system and for providers."""
-    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None

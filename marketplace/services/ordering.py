@@ -103,6 +103,19 @@ def _new_resource(*, actor, project, offering, plan, attributes, limits) -> Reso
     return resource
 
 
+def _prepare_create(*, offering: Offering, plan: Plan | None, attributes, limits, accepted: bool):
+    """Checks of a create order against the catalogue; returns the cleaned (attributes, limits)."""
+    _check_offering_orderable(offering)
+    _check_plan(offering, plan, required=True)
+    attributes = validate_attributes(offering.options, attributes, require_name=True)
+    limits = validate_limits(list(offering.components.all()), limits)
+    if offering.has_terms and not accepted:
+        raise ValidationFailed(
+            "The offering has terms of service; set this to true to accept them.", field="accepting_terms_of_service"
+        )
+    return attributes, limits
+
+
 def _prepare_change(*, order_type, resource: Resource, project, offering, plan, attributes, limits):
     """Checks of an update or terminate order against its locked resource; returns (plan, attributes, limits)."""
     if resource.project_id != project.id or resource.offering_id != offering.id:
@@ -156,15 +169,9 @@ def order_create(
         if type == OrderType.CREATE:
             if resource is not None:
                 raise ValidationFailed("A create order makes a new resource; leave this out.", field="resource")
-            _check_offering_orderable(offering)
-            _check_plan(offering, plan, required=True)
-            attributes = validate_attributes(offering.options, attributes, require_name=True)
-            limits = validate_limits(list(offering.components.all()), limits)
-            if offering.has_terms and not accepting_terms_of_service:
-                raise ValidationFailed(
-                    "The offering has terms of service; set this to true to accept them.",
-                    field="accepting_terms_of_service",
-                )
+            attributes, limits = _prepare_create(
+                offering=offering, plan=plan, attributes=attributes, limits=limits, accepted=accepting_terms_of_service
+            )
             resource = _new_resource(
                 actor=actor, project=project, offering=offering, plan=plan, attributes=attributes, limits=limits
             )
@@ -192,7 +199,7 @@ def order_create(
                     resource=resource,
                     attributes=attributes,
                     limits=limits,
-                    cost=estimate_cost(plan, limits),
+                    cost=None if type == OrderType.TERMINATE else estimate_cost(plan, limits),
                     created_by=actor,
                 )
         except IntegrityError:
@@ -212,7 +219,7 @@ def order_create(
 
 def resource_update_limits(*, resource: ResourceRef, actor: User | None, limits: dict) -> Order:
     """An update order with new limits (merged over the current ones); the resource must be OK."""
-    current = resource if isinstance(resource, Resource) else _lock_resource_outside(resource)
+    current = resource if isinstance(resource, Resource) else _find_resource(resource)
     return order_create(
         actor=actor,
         project=current.project,
@@ -227,7 +234,7 @@ def resource_update_limits(*, resource: ResourceRef, actor: User | None, limits:
 
 def resource_terminate(*, resource: ResourceRef, actor: User | None, attributes: dict | None = None) -> Order:
     """A terminate order; the resource must be OK or erred."""
-    current = resource if isinstance(resource, Resource) else _lock_resource_outside(resource)
+    current = resource if isinstance(resource, Resource) else _find_resource(resource)
     return order_create(
         actor=actor,
         project=current.project,
@@ -240,7 +247,7 @@ def resource_terminate(*, resource: ResourceRef, actor: User | None, attributes:
     )
 
 
-def _lock_resource_outside(resource) -> Resource:
+def _find_resource(resource) -> Resource:
     try:
         found = (
             Resource.objects.select_related("offering", "project__customer")
