@@ -134,3 +134,14 @@ def test_plans_api(api, provider_owner, manager, offering, plan):
     assert archived.json()["archived"] is True
     listed = api.as_user(manager).get(f"/api/marketplace-plans/?offering_uuid={offering.uuid}&archived=false")
     assert [p["uuid"] for p in listed.json()] == [str(plan.uuid)]
+
+
+def test_demo_seeder_is_idempotent(staff, customer, project):
+    import io
+
+    from marketplace.demo import seed_demo_offering
+
+    first = seed_demo_offering(staff=staff, customer=customer, project=project, stdout=io.StringIO())
+    again = seed_demo_offering(staff=staff, customer=customer, project=project, stdout=io.StringIO())
+    assert first == again and again.state == OfferingState.ACTIVE
+    assert sorted(again.components.values_list("type", flat=True)) == ["cpu_k_hours", "storage_tb"]
