@@ -1,6 +1,7 @@
 from operator import attrgetter
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
 from rest_framework import fields as drf_fields
 from rest_framework import relations, serializers
 
@@ -20,7 +21,7 @@ class ReadListSerializer(serializers.ListSerializer):
     """
 
     def to_representation(self, data):
-        rows = data.all() if hasattr(data, "all") else data
+        rows = data.all() if isinstance(data, models.manager.BaseManager) else data
         plan = [self._plan(field) for field in self.child._readable_fields]
         return [self._row(instance, plan) for instance in rows]
 

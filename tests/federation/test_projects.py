@@ -200,3 +200,8 @@ def test_unknown_query_parameters_are_ignored(api, staff, projects):
     response = api.as_user(staff).get(URL, {"field": "name", "foo": "bar"})
     assert response.status_code == 200
     assert len(response.json()) == 3
+
+
+@pytest.mark.parametrize("key", ["-" * 36, "0" * 31 + "-"])
+def test_malformed_uuid_in_the_path_is_404(api, staff, key):
+    assert api.as_user(staff).get(f"{URL}{key}/").status_code == 404
