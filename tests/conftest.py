@@ -3,8 +3,26 @@ from rest_framework.test import APIClient
 
 from federation import services
 from federation.models import RoleName
+from federation.models.roles import ensure_roles
 
 from .factories import CustomerFactory, ProjectFactory, UserFactory, grant
+
+
+@pytest.fixture(autouse=True)
+def _roles_exist(request):
+    """Transactional tests flush every table, the migration's roles too; put them back for each test."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"}
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif marker or "db" in names:
+        request.getfixturevalue("db")
+    else:
+        return
+    ensure_roles()
 
 
 @pytest.fixture

@@ -14,6 +14,14 @@ class RoleName(models.TextChoices):
     PROJECT_MEMBER = "PROJECT.MEMBER"
 
 
+ROLE_DESCRIPTIONS = {
+    RoleName.CUSTOMER_OWNER: "Owns the organisation: manages its projects, members and orders.",
+    RoleName.CUSTOMER_SUPPORT: "Reads everything of the organisation.",
+    RoleName.PROJECT_ADMIN: "Manages the project's resources.",
+    RoleName.PROJECT_MANAGER: "Manages the project's members, resources and orders.",
+    RoleName.PROJECT_MEMBER: "Uses the project's resources.",
+}
+
 CUSTOMER_ROLES = frozenset({RoleName.CUSTOMER_OWNER, RoleName.CUSTOMER_SUPPORT})
 PROJECT_ROLES = frozenset({RoleName.PROJECT_ADMIN, RoleName.PROJECT_MANAGER, RoleName.PROJECT_MEMBER})
 
@@ -34,6 +42,13 @@ class Role(models.Model):
     @property
     def scope_type(self) -> str:
         return "customer" if self.name in CUSTOMER_ROLES else "project"
+
+
+def ensure_roles(role_model=None) -> None:
+    """Create the five roles where missing (the first migration does this; so do test fixtures)."""
+    role_model = role_model or Role
+    for name, description in ROLE_DESCRIPTIONS.items():
+        role_model.objects.get_or_create(name=str(name), defaults={"description": description})
 
 
 class RoleGrantQuerySet(models.QuerySet):
