@@ -286,7 +286,10 @@ CELERY_BEAT_SCHEDULE.update(
         "providers-pull-manifests": {"task": "providers.pull_manifests", "schedule": PROVIDER_SCHEDULE["manifest"]},
         "providers-pull-usage": {"task": "providers.pull_usage", "schedule": PROVIDER_SCHEDULE["usage"]},
         "providers-verify": {"task": "providers.verify", "schedule": PROVIDER_SCHEDULE["verify"]},
-        "providers-sweep-stuck-orders": {"task": "providers.sweep_stuck_orders", "schedule": PROVIDER_SCHEDULE["sweep"]},
+        "providers-sweep-stuck-orders": {
+            "task": "providers.sweep_stuck_orders",
+            "schedule": PROVIDER_SCHEDULE["sweep"],
+        },
         "providers-purge-seen-tokens": {"task": "providers.purge_seen_tokens", "schedule": 600.0},
     }
 )

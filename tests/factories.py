@@ -2,6 +2,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from federation.models import Customer, Project, Role, RoleGrant, User
+from federation.models.roles import ensure_roles
 
 
 class UserFactory(DjangoModelFactory):
@@ -40,5 +41,6 @@ class ProjectFactory(DjangoModelFactory):
 
 def grant(user, scope, role_name, **kwargs) -> RoleGrant:
     """Give `user` the role directly (fixtures only; the API goes through services)."""
+    ensure_roles()  # a transactional test before this one may have flushed them
     field = "customer" if isinstance(scope, Customer) else "project"
     return RoleGrant.objects.create(user=user, role=Role.objects.get(name=role_name), **{field: scope}, **kwargs)
