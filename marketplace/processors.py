@@ -29,6 +29,16 @@ class OrderProcessor(Protocol):
         """Start carrying out an order that has just entered `executing`."""
 
 
+class Capabilities(Protocol):
+    """What the site behind an offering can do (a provider's manifest, say)."""
+
+    def feature_enabled(self, path: str) -> bool:
+        """Whether a feature such as `compute.virtualMachine.vnc` is switched on."""
+
+    def accounts_for(self, component_type: str) -> bool:
+        """Whether usage of this component type can be measured and reported."""
+
+
 class ManualProcessor:
     """Does nothing: a person completes the order in the admin or through `set_state_done`."""
 
@@ -56,6 +66,24 @@ def get_processor(offering_type: str) -> OrderProcessor:
     if _default:
         return _default[0]
     return MANUAL
+
+
+def capabilities(offering) -> Capabilities | None:
+    """The capabilities of the offering's site, or None when nothing restricts it (manual offerings)."""
+    describe = getattr(get_processor(offering.type), "capabilities", None)
+    return describe(offering) if describe else None
+
+
+_offering_related: list[str] = []
+
+
+def register_offering_related(*lookups: str) -> None:
+    """Relations that `capabilities()` reads, joined into offering queries so lists stay one query."""
+    _offering_related.extend(lookup for lookup in lookups if lookup not in _offering_related)
+
+
+def offering_related() -> list[str]:
+    return list(_offering_related)
 
 
 register_processor(MANUAL_TYPE, MANUAL)

@@ -5,6 +5,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from federation.models import RoleGrant, RoleName, User
 
 from .models import Offering, OfferingComponent, Order, OrderState, Plan, PlanComponent, Resource, StateChange
+from .processors import offering_related
 
 
 def _plan_prefetch() -> Prefetch:
@@ -20,7 +21,7 @@ def offering_list(*, user) -> QuerySet[Offering]:
     plans = Plan.objects.select_related("offering").prefetch_related(_plan_prefetch())
     return (
         Offering.objects.visible_to(user)
-        .select_related("customer")
+        .select_related("customer", *offering_related())
         .prefetch_related(
             Prefetch("components", queryset=OfferingComponent.objects.all(), to_attr="components_list"),
             Prefetch("plans", queryset=plans, to_attr="plans_list"),

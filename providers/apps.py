@@ -8,10 +8,11 @@ class ProvidersConfig(AppConfig):
 
     def ready(self):
         from federation.hooks import register_membership_listener
-        from marketplace.processors import register_default_processor
+        from marketplace.processors import register_default_processor, register_offering_related
 
         from .outbox import membership_listener
         from .processor import ProviderProcessor
 
         register_default_processor(ProviderProcessor())
+        register_offering_related("provider_link__provider")
         register_membership_listener(membership_listener)

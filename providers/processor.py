@@ -1,4 +1,29 @@
+from django.core.exceptions import ObjectDoesNotExist
+
 from .outbox import outbox_add_order, provider_for_offering
+
+
+class ManifestCapabilities:
+    """Reads a provider manifest; everything is opt-in, so whatever is missing is off."""
+
+    def __init__(self, manifest: dict):
+        self.manifest = manifest if isinstance(manifest, dict) else {}
+
+    def feature_enabled(self, path: str) -> bool:
+        node = self.manifest.get("features", {})
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            if isinstance(node, dict) and node.get("enabled") is False:
+                return False
+            node = node[part]
+        if isinstance(node, dict):
+            return node.get("enabled") is True
+        return node is True
+
+    def accounts_for(self, component_type: str) -> bool:
+        components = self.manifest.get("components", [])
+        return isinstance(components, list) and component_type in components
 
 
 class ProviderProcessor:
@@ -8,3 +33,11 @@ class ProviderProcessor:
         provider = provider_for_offering(order.offering)
         if provider is not None:
             outbox_add_order(provider=provider, order=order)
+
+    def capabilities(self, offering) -> ManifestCapabilities | None:
+        """The manifest of the offering's provider (None for offerings no provider runs)."""
+        try:
+            link = offering.provider_link
+        except ObjectDoesNotExist:
+            return None
+        return ManifestCapabilities(link.provider.manifest)

@@ -11,7 +11,8 @@ from federation.models import Customer, User
 from marketplace.models import BillingType, Offering, OfferingComponent, OfferingState, Plan, PlanComponent, PlanUnit
 from marketplace.permissions import can_manage_offering
 
-from .validation import validate_options_schema
+from ..processors import capabilities
+from .validation import check_offering_capabilities, validate_options_schema
 
 OFFERING_FIELDS = (
     "name",
@@ -126,6 +127,8 @@ def offering_change_state(*, actor: User | None, offering: Offering, action: str
     sources, target = OFFERING_TRANSITIONS[action]
     if offering.state not in sources:
         raise InvalidTransition(f"Cannot {action} the offering: it is {offering.state}.")
+    if target == OfferingState.ACTIVE:
+        check_offering_capabilities(offering, offering.components.all(), capabilities(offering))
     offering.state = target
     offering.save(update_fields=["state", "modified"])
     return offering

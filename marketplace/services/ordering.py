@@ -25,6 +25,7 @@ from marketplace.models import (
 )
 from marketplace.permissions import can_order, can_review_as_consumer
 
+from ..processors import capabilities
 from ._state import record_created, set_resource_state
 from .notifications import notify_order_waiting
 from .orders import consumer_approved
@@ -107,7 +108,7 @@ def _prepare_create(*, offering: Offering, plan: Plan | None, attributes, limits
     """Checks of a create order against the catalogue; returns the cleaned (attributes, limits)."""
     _check_offering_orderable(offering)
     _check_plan(offering, plan, required=True)
-    attributes = validate_attributes(offering.options, attributes, require_name=True)
+    attributes = validate_attributes(offering.options, attributes, require_name=True, caps=capabilities(offering))
     limits = validate_limits(list(offering.components.all()), limits)
     if offering.has_terms and not accepted:
         raise ValidationFailed(

@@ -22,7 +22,18 @@ from marketplace.models import BillingType, OfferingComponent, Plan
 
 OPTION_TYPES = {"string": "string", "text": "string", "integer": "integer", "boolean": "boolean", "enum": "enum"}
 OPTION_TYPES["select_string"] = "enum"
-OPTION_KEYS = {"type", "label", "help_text", "required", "default", "min", "max", "max_length", "choices"}
+OPTION_KEYS = {
+    "type",
+    "label",
+    "help_text",
+    "required",
+    "default",
+    "min",
+    "max",
+    "max_length",
+    "choices",
+    "requires_feature",
+}
 RESERVED_ATTRIBUTES = {"name": 150, "description": 2000}
 
 
@@ -55,6 +66,8 @@ def validate_options_schema(schema) -> dict:
         kind = OPTION_TYPES[spec["type"]]
         if kind == "enum" and not (isinstance(spec.get("choices"), list) and spec["choices"]):
             raise _schema_error(f"{name}: an enum needs a non-empty list of choices.")
+        if "requires_feature" in spec and not isinstance(spec["requires_feature"], str):
+            raise _schema_error(f"{name}: requires_feature must be a feature path such as compute.virtualMachine.vnc.")
         for bound in ("min", "max", "max_length"):
             if bound in spec and not _is_int(spec[bound]):
                 raise _schema_error(f"{name}: {bound} must be an integer.")
@@ -89,8 +102,48 @@ def _check_value(name: str, spec: dict, value):
     return value
 
 
-def validate_attributes(schema: dict, attributes, *, require_name: bool) -> dict:
-    """Order attributes checked against the offering's options; defaults filled in, unknown keys refused."""
+def unavailable_options(schema: dict, caps) -> dict[str, str]:
+    """Options whose `requires_feature` the site does not enable: {option: feature}."""
+    if caps is None:
+        return {}
+    options = (schema or {}).get("options", {})
+    return {
+        name: spec["requires_feature"]
+        for name, spec in options.items()
+        if spec.get("requires_feature") and not caps.feature_enabled(spec["requires_feature"])
+    }
+
+
+def visible_options(schema: dict, caps) -> dict:
+    """The schema as shown to people ordering: options the site cannot honour are left out."""
+    hidden = unavailable_options(schema, caps)
+    if not hidden or not schema:
+        return schema
+    options = {k: v for k, v in schema.get("options", {}).items() if k not in hidden}
+    return {"order": [k for k in schema.get("order", []) if k not in hidden], "options": options}
+
+
+def check_offering_capabilities(offering, components, caps) -> None:
+    """An offering can be activated only if its site accounts for every component and enables every
+    feature its options need."""
+    if caps is None:
+        return
+    missing = sorted(c.type for c in components if not caps.accounts_for(c.type))
+    if missing:
+        raise ValidationFailed(
+            f"The provider cannot account for {', '.join(missing)}: its manifest does not list them.",
+            field="components",
+        )
+    hidden = unavailable_options(offering.options, caps)
+    if hidden:
+        needs = ", ".join(f"{name} needs {feature}" for name, feature in sorted(hidden.items()))
+        raise ValidationFailed(f"The provider's manifest does not enable: {needs}.", field="options")
+
+
+def validate_attributes(schema: dict, attributes, *, require_name: bool, caps=None) -> dict:
+    """Order attributes checked against the offering's options; defaults filled in, unknown keys refused.
+
+    Options needing a feature the site does not enable are neither accepted nor defaulted."""
     if attributes is None:
         attributes = {}
     if not isinstance(attributes, dict):
@@ -109,7 +162,14 @@ def validate_attributes(schema: dict, attributes, *, require_name: bool) -> dict
         cleaned[key] = value.strip()
     if require_name and not cleaned.get("name"):
         raise ValidationFailed("name: required; it names the new resource.", field="attributes")
+    hidden = unavailable_options(schema, caps)
+    for name in sorted(set(attributes) & set(hidden)):
+        raise ValidationFailed(
+            f"{name}: needs {hidden[name]}, which this offering's provider does not enable.", field="attributes"
+        )
     for name, spec in options.items():
+        if name in hidden:
+            continue
         if attributes.get(name) is not None:
             cleaned[name] = _check_value(name, spec, attributes[name])
         elif "default" in spec:

@@ -5,6 +5,8 @@ from federation.api.fields import RelatedUrlField, UrlField
 from federation.api.serializers import optional_text
 from federation.models import Customer
 from marketplace.models import BillingType, LimitPeriod, Offering, OfferingComponent, Plan, PlanUnit
+from marketplace.processors import capabilities
+from marketplace.services.validation import visible_options
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string", "format": "decimal"}})
@@ -77,6 +79,7 @@ class OfferingSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     components = OfferingComponentSerializer(source="components_list", many=True, read_only=True)
     plans = PlanSerializer(source="plans_list", many=True, read_only=True)
+    options = serializers.SerializerMethodField()
 
     class Meta:
         model = Offering
@@ -100,6 +103,10 @@ class OfferingSerializer(serializers.ModelSerializer):
             "modified",
         )
         read_only_fields = fields
+
+    def get_options(self, offering) -> dict:
+        """Options the provider cannot honour are not shown (the relation is joined by the selector)."""
+        return visible_options(offering.options, capabilities(offering))
 
 
 class OfferingComponentWriteSerializer(serializers.Serializer):
