@@ -74,6 +74,9 @@ def _deliver_batch(provider_id: int, kind: str) -> tuple[int, bool]:
         )
         if not rows:
             return 0, False
+        rows = _drop_answered(rows)
+        if not rows:
+            return 0, True
         client = ProviderClient(provider)
         try:
             if kind == OutboxMessage.Kind.ORDER:
@@ -85,6 +88,24 @@ def _deliver_batch(provider_id: int, kind: str) -> tuple[int, bool]:
             return 0, False
         _record_success(provider, rows)
         return len(rows), len(rows) == settings.PROVIDER_BATCH_SIZE
+
+
+def _drop_answered(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Orders already final were evidently received (the provider answered for them): no need to resend.
+
+    This happens when a worker died after the provider took the batch but before the rows were marked.
+    """
+    order_uuids = [row.order_uuid for row in rows if row.kind == OutboxMessage.Kind.ORDER]
+    answered = set(
+        Order.objects.filter(uuid__in=order_uuids, state__in=["done", "erred", "canceled", "rejected"]).values_list(
+            "uuid", flat=True
+        )
+    )
+    if answered:
+        OutboxMessage.objects.filter(id__in=[r.id for r in rows if r.order_uuid in answered]).update(
+            state=OutboxMessage.State.DELIVERED, delivered_at=timezone.now()
+        )
+    return [row for row in rows if row.order_uuid not in answered]
 
 
 def _record_success(provider: Provider, rows: list[OutboxMessage]) -> None:

@@ -78,7 +78,11 @@ class Stack:
 
     def assert_nothing_lost_or_doubled(self, order_uuids) -> None:
         orders = self.wait_final(order_uuids)
-        assert not OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING, kind="order").exists()
+        wait_for(
+            lambda: not OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING, kind="order").exists(),
+            timeout=30,
+            message="the outbox to settle",
+        )
         created = self.backend_calls("create")
         assert len(created) == len(set(created)), f"a create reached the backend twice: {created}"
         for order in orders.values():

@@ -77,3 +77,44 @@ def test_membership_change_reaches_the_provider(stack):
         timeout=30,
         message="the membership change to be delivered",
     )
+
+
+def test_user_connection_maps_the_local_username_into_later_orders(stack):
+    import sqlite3
+    import subprocess
+    import sys
+
+    from providers.models import UserConnection
+
+    from .harness import ROOT
+
+    answer = stack.api("POST", f"/api/providers/{stack.provider.slug}/connect/")
+    assert answer.status_code == 200, answer.text
+    connection = answer.json()
+    assert connection["state"] == "pending" and connection["redirect_url"].startswith(stack.agent.url + "/connect/")
+
+    # The person logs in at the site; the agent confirms the mapping to the orchestrator, signed.
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "site_agent",
+            "--config",
+            str(stack.agent.config_path),
+            "connect",
+            connection["uuid"],
+            "pm_local",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    mapped = UserConnection.objects.get(uuid=connection["uuid"])
+    assert mapped.state == "connected" and mapped.username == "pm_local"
+
+    order = stack.order("alloc-connected")
+    stack.approve(order["uuid"])
+    assert stack.wait_final([order["uuid"]])[order["uuid"]].state == "done"
+    with sqlite3.connect(stack.agent.tmp_path / "agent-state.sqlite3") as db:
+        usernames = {row[0] for row in db.execute("SELECT username FROM project_members WHERE present = 1")}
+    assert "pm_local" in usernames
