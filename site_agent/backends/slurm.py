@@ -167,46 +167,67 @@ class SlurmBackend(Backend):
 
     def create(self, allocation: Allocation) -> str:
         names = self.account_names(allocation)
-        self._ensure_account(names.customer, "root", allocation.customer_slug)
-        self._ensure_account(names.project, names.customer, allocation.project_slug)
-        self._ensure_account(names.allocation, names.project, allocation.slug)
-        self._set_limits(names.allocation, allocation.limits)
-        for member in allocation.members:
-            if member.username:
-                self._add_association(names.allocation, member.username)
+        found = self._associations(accounts=[names.customer, names.project, names.allocation])
+        accounts = {a.account: a for a in found if not a.user}
+        chain = [
+            (names.customer, "root", allocation.customer_slug, {}),
+            (names.project, names.customer, allocation.project_slug, {}),
+            (names.allocation, names.project, allocation.slug, self._tres_minutes(allocation.limits)),
+        ]
+        for name, parent, description, limits in chain:
+            existing = accounts.get(name)
+            if existing is None:
+                self._add_account(name, parent, description, allocation.customer_slug, limits)
+            elif existing.parent != parent:
+                # A name collision with an account made for something else: adopting it would be wrong.
+                raise BackendError(f"Slurm account {name} already exists under {existing.parent}, not under {parent}")
+            elif limits and any(existing.grp_tres_mins.get(t) != m for t, m in limits.items()):
+                self._modify_account(name, f"GrpTRESMins={format_tres(limits)}")
+        present = {a.user for a in found if a.user and a.account == names.allocation}
+        missing = sorted({m.username for m in allocation.members if m.username} - present)
+        if missing:
+            self.runner.run(
+                ["sacctmgr", "add", "user", ",".join(missing), f"account={names.allocation}", *self._where()]
+            )
         return names.allocation
 
     def update_limits(self, allocation: Allocation, limits: dict[str, int]) -> None:
-        self._set_limits(self._account(allocation), limits)
+        minutes = self._tres_minutes(limits)
+        if minutes:
+            self._modify_account(self._account(allocation), f"GrpTRESMins={format_tres(minutes)}")
 
     def terminate(self, allocation: Allocation) -> None:
         names = self.account_names(allocation)
         self._cancel_jobs(names.allocation)
         if self.soft_delete:
-            self._modify_account(
-                names.allocation,
-                f"GrpTRESMins={format_tres({c.tres: 0 for c in self.components.values()})}",
-                "GrpSubmitJobs=0",
-            )
+            zero = format_tres({c.tres: 0 for c in self.components.values()})
+            self._modify_account(names.allocation, f"GrpTRESMins={zero}", "GrpSubmitJobs=0")
             return
-        users = [a.user for a in self._associations(account=names.allocation) if a.user]
-        self._remove(["sacctmgr", "remove", "user", "where", f"account={names.allocation}", *self._where()])
-        self._remove_account(names.allocation)
-        for account in (names.project, names.customer):
-            if self.runner.dry_run or self._associations(parent=account):
-                break  # still holds other allocations (or projects)
-            self._remove_account(account)
-        for user in users:
-            self._repair_default_account(user)
+        users = [a.user for a in self._associations(accounts=[names.allocation]) if a.user]
+        self._remove_users(names.allocation, users)
+        removed = [names.allocation]
+        if not self.runner.dry_run:
+            # Prune the project (and then the customer) account once nothing is left under it.
+            children = self._associations(parents=[names.project, names.customer])
+            if not [a for a in children if a.parent == names.project and a.account != names.allocation]:
+                removed.append(names.project)
+                if not [a for a in children if a.parent == names.customer and a.account != names.project]:
+                    removed.append(names.customer)
+        self._remove(["sacctmgr", "remove", "account", "where", f"name={','.join(removed)}", *self._where()])
+        if self.cluster and not self.runner.dry_run:
+            # Removing a cluster's associations leaves the account records themselves behind.
+            elsewhere = {a.account for a in self._associations(accounts=removed, anywhere=True)}
+            orphans = [name for name in removed if name not in elsewhere]
+            if orphans:
+                self._remove(["sacctmgr", "remove", "account", "where", f"name={','.join(orphans)}"])
 
     def add_user(self, allocation: Allocation, username: str) -> None:
-        self._add_association(self._account(allocation), username)
+        self.runner.run(["sacctmgr", "add", "user", username, f"account={self._account(allocation)}", *self._where()])
 
     def remove_user(self, allocation: Allocation, username: str) -> None:
         account = self._account(allocation)
         self._cancel_jobs(account, username)
-        self._remove(["sacctmgr", "remove", "user", "where", f"name={username}", f"account={account}", *self._where()])
-        self._repair_default_account(username)
+        self._remove_users(account, [username])
 
     def pause(self, allocation: Allocation) -> None:
         self._modify_account(self._account(allocation), "GrpSubmitJobs=0")
@@ -297,33 +318,12 @@ class SlurmBackend(Backend):
             minutes[component.tres] = round(amount * component.unit_factor)
         return minutes
 
-    def _ensure_account(self, name: str, parent: str, description: str) -> None:
-        self.runner.run(
-            [
-                "sacctmgr",
-                "add",
-                "account",
-                name,
-                f"parent={parent}",
-                f"description={description or name}",
-                f"organization={description or name}",
-                *self._where(),
-            ]  # fmt: skip
-        )
-        if self.runner.dry_run:
-            return
-        found = self._associations(account=name)
-        own = [a for a in found if not a.user]
-        if not own:
-            raise BackendError(f"Slurm account {name} is missing after sacctmgr added it")
-        if own[0].parent != parent:
-            # A name collision with an account someone else made; adopting it would be wrong.
-            raise BackendError(f"Slurm account {name} already exists under {own[0].parent}, not under {parent}")
-
-    def _set_limits(self, account: str, limits: dict[str, int]) -> None:
-        minutes = self._tres_minutes(limits)
-        if minutes:
-            self._modify_account(account, f"GrpTRESMins={format_tres(minutes)}")
+    def _add_account(self, name: str, parent: str, description: str, organization: str, limits: dict) -> None:
+        args = ["sacctmgr", "add", "account", name, f"parent={parent}", f"description={description or name}"]
+        args += [f"organization={organization or name}", *self._where()]
+        if limits:
+            args.append(f"GrpTRESMins={format_tres(limits)}")
+        self.runner.run(args)
 
     def _modify_account(self, account: str, *settings: str) -> None:
         args = ["sacctmgr", "modify", "account", "where", f"name={account}", *self._where(), "set", *settings]
@@ -333,9 +333,6 @@ class SlurmBackend(Backend):
         if "Nothing modified" in result.message:
             raise BackendError(f"Slurm account {account} does not exist (sacctmgr: Nothing modified)")
         raise result.error()
-
-    def _add_association(self, account: str, username: str) -> None:
-        self.runner.run(["sacctmgr", "add", "user", username, f"account={account}", *self._where()])
 
     def _cancel_jobs(self, account: str, username: str = "") -> None:
         args = ["scancel", f"--account={account}", *self._clusters_option()]
@@ -352,37 +349,47 @@ class SlurmBackend(Backend):
                 raise result.error()
             time.sleep(0.5)
 
-    def _remove_account(self, account: str) -> None:
-        self._remove(["sacctmgr", "remove", "account", "where", f"name={account}", *self._where()])
-        if self.cluster and not self.runner.dry_run and not self._associations(account=account, anywhere=True):
-            # Removing the cluster's association leaves the account record itself behind.
-            self._remove(["sacctmgr", "remove", "account", account])
+    def _remove_users(self, account: str, users: list[str]) -> None:
+        """Remove the users' associations with the account, keeping each user a default account.
 
-    def _repair_default_account(self, username: str) -> None:
-        """Removing the association that was a user's default leaves the default empty; pick another."""
+        slurmdbd refuses to remove the association that is a user's default while the user keeps
+        others, so such users first get another default. It also refuses a single request that
+        removes some users entirely and leaves others with associations, hence two requests.
+        """
+        if not users:
+            return
         if self.runner.dry_run:
+            args = ["sacctmgr", "remove", "user", "where", f"name={','.join(users)}", f"account={account}"]
+            self._remove([*args, *self._where()])
             return
-        rows = self.runner.run(["sacctmgr", "show", "user", username, "format=DefaultAccount"]).rows()
-        if not rows or rows[0][0]:
-            return
-        remaining = sorted(a.account for a in self._associations(user=username, anywhere=True))
-        if remaining:
-            self.runner.run(
-                ["sacctmgr", "modify", "user", "where", f"name={username}", "set", f"DefaultAccount={remaining[0]}"]
-            )
+        others: dict[str, list[str]] = {user: [] for user in users}
+        for a in self._associations(users=users):
+            if a.account != account and a.user in others:
+                others[a.user].append(a.account)
+        rows = self.runner.run(["sacctmgr", "show", "user", ",".join(users), "format=User,DefaultAccount"]).rows()
+        defaults = {row[0]: row[1] for row in rows if len(row) >= 2}
+        staying = [user for user in users if others[user]]
+        for user in staying:
+            if defaults.get(user, "") in ("", account):
+                where = ["where", f"name={user}", *self._where()]
+                self.runner.run(["sacctmgr", "modify", "user", *where, "set", f"DefaultAccount={min(others[user])}"])
+        for group in (staying, [user for user in users if not others[user]]):
+            if group:
+                where = ["where", f"name={','.join(group)}", f"account={account}", *self._where()]
+                self._remove(["sacctmgr", "remove", "user", *where])
 
     def _associations(
-        self, *, account: str = "", user: str = "", parent: str = "", anywhere: bool = False
+        self,
+        *,
+        accounts: Iterable[str] = (),
+        users: Iterable[str] = (),
+        parents: Iterable[str] = (),
+        anywhere: bool = False,
     ) -> list[_Association]:
-        """Associations in slurmdbd; account rows have an empty user."""
-        where = [f"account={account}"] if account else []
-        where += [f"user={user}"] if user else []
-        where += [f"parent={parent}"] if parent else []
+        """Associations in slurmdbd (on our cluster unless `anywhere`); account rows have no user."""
+        filters = {"account": list(accounts), "user": list(users), "parent": list(parents)}
+        where = [f"{key}={','.join(values)}" for key, values in filters.items() if values]
         where += [] if anywhere else self._where()
-        args = ["sacctmgr", "show", "associations"]
-        args += ["where", *where] if where else []
-        args += ["format=Account,User,ParentName,GrpTRESMins"]
-        rows = self.runner.run(args).rows()
-        found = [_Association(r[0], r[1], r[2], parse_tres(r[3])) for r in rows if len(r) >= 4]
-        # 'parent=' matches the parent of account rows; user rows name no parent.
-        return [a for a in found if a.parent == parent] if parent else found
+        args = ["sacctmgr", "show", "associations", *(["where", *where] if where else [])]
+        rows = self.runner.run([*args, "format=Account,User,ParentName,GrpTRESMins"]).rows()
+        return [_Association(r[0], r[1], r[2], parse_tres(r[3])) for r in rows if len(r) >= 4]
