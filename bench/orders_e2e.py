@@ -41,6 +41,7 @@ def main() -> int:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "FEDERATION_VAR_DIR": str(tmp),
         "LOG_LEVEL": "WARNING",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         "PROVIDER_DELIVER_INTERVAL": "2",
         "PROVIDER_USAGE_INTERVAL": "3600",
         "PROVIDER_VERIFY_INTERVAL": "3600",

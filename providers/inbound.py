@@ -31,33 +31,38 @@ def _result(order_uuid: str, accepted: bool, detail: str = "") -> dict:
 
 
 def order_updates_apply(*, provider: Provider, updates) -> list[dict]:
-    """Apply each update on its own; one provider cannot touch another provider's orders."""
+    """Apply each update on its own; one provider cannot touch another provider's orders.
+
+    The batch shares one transaction (one commit for up to a hundred updates); each update runs in
+    its own savepoint, so one that does not fit its order's state changes nothing and the rest go on.
+    """
     orders = {
         str(order.uuid): order
         for order in Order.objects.filter(
             uuid__in=[u.order_uuid for u in updates], offering__provider_link__provider=provider
-        )
+        ).only("id", "uuid", "state")
     }
-    return [_apply_one(orders.get(update.order_uuid), update) for update in updates]
+    with transaction.atomic():
+        return [_apply_one(orders.get(update.order_uuid), update) for update in updates]
 
 
 def _apply_one(order, update) -> dict:
     if order is None:
         return _result(update.order_uuid, False, "No such order at this provider.")
-    order.refresh_from_db(fields=["state", "resource"])
     if order.state == update.state:
         return _result(update.order_uuid, True, "Already applied.")
-    try:
-        with transaction.atomic():
-            if update.state == "executing":
-                marketplace.order_set_state_executing(order=order, actor=None)
-            elif update.state == "done":
-                marketplace.order_set_state_done(order=order, actor=None, backend_id=update.backend_id or "")
-            else:
-                marketplace.order_set_state_erred(
-                    order=order, actor=None, error_message=update.error_message or "The provider reported an error."
-                )
+    try:  # each service call is atomic: nested here, it is a savepoint that a refusal rolls back
+        if update.state == "executing":
+            marketplace.order_set_state_executing(order=order, actor=None)
+        elif update.state == "done":
+            marketplace.order_set_state_done(order=order, actor=None, backend_id=update.backend_id or "")
+        else:
+            marketplace.order_set_state_erred(
+                order=order, actor=None, error_message=update.error_message or "The provider reported an error."
+            )
     except DomainError as exc:
+        if Order.objects.filter(pk=order.pk, state=update.state).exists():
+            return _result(update.order_uuid, True, "Already applied.")
         return _result(update.order_uuid, False, exc.message)
     return _result(update.order_uuid, True)
 
