@@ -305,6 +305,33 @@ def test_add_and_remove_user(backend, cleanup):
     assert refused.returncode != 0
 
 
+def default_account(user: str) -> str:
+    rows = slurm("sacctmgr", "-n", "-P", "show", "user", user, "format=DefaultAccount").stdout.split()
+    return rows[0] if rows else ""
+
+
+def test_removing_a_users_default_account_moves_the_default(backend, cleanup):
+    staying, leaving = USERS
+    first = _allocation(members=USERS)
+    second = _allocation(slug="second", members=(staying,))
+    third = _allocation(slug="third", members=(staying,))
+    for allocation in (first, second, third):
+        cleanup(backend, allocation)
+        backend.create(allocation)
+    accounts = [backend.account_names(a).allocation for a in (first, second, third)]
+    slurm("sacctmgr", "-i", "modify", "user", "where", f"name={staying}", "set", f"DefaultAccount={accounts[0]}")
+
+    # One user keeps other associations, the other leaves Slurm entirely: slurmdbd refuses that
+    # mix in one request, and refuses to drop a default account the user still needs.
+    backend.terminate(first)
+    assert default_account(staying) == accounts[1]
+    assert default_account(leaving) == ""
+
+    backend.remove_user(second, staying)
+    assert default_account(staying) == accounts[2]
+    assert [r[1] for r in assoc_rows() if r[2] == staying] == [accounts[2]]
+
+
 def test_terminate_removes_the_account_and_refuses_jobs(backend, cleanup):
     allocation = _allocation()
     cleanup(backend, allocation)
