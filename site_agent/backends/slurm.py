@@ -154,8 +154,9 @@ class SlurmBackend(Backend):
     def describe_manifest(self) -> dict:
         return {
             "features": {
+                # Batch jobs are what a Slurm account is for; the protocol has no separate flag for
+                # them, so the container and VM kinds are simply off.
                 "compute": {
-                    "batch": {"enabled": True, "scheduler": "slurm"},
                     "docker": {"enabled": False},
                     "virtualMachine": {"enabled": False},
                 },
