@@ -316,6 +316,9 @@ class SlurmBackend(Backend):
             if component is None:
                 logger.warning("slurm backend: component %r is not configured; not limited", component_type)
                 continue
+            if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
+                # Slurm reads a negative limit as "no limit": never let one through.
+                raise BackendError(f"limit of {component_type} must be a number >= 0, not {amount!r}")
             minutes[component.tres] = round(amount * component.unit_factor)
         return minutes
 

@@ -204,6 +204,13 @@ def test_runner_gives_up_after_its_timeout(tmp_path):
         runner.run(["sacctmgr", "show", "account"])
 
 
+def test_a_negative_limit_never_reaches_slurm():
+    backend = SlurmBackend(_config(dry_run=True))
+    with pytest.raises(BackendError, match="must be a number >= 0"):
+        backend.update_limits(_allocation(), {"cpu_k_hours": -1})  # Slurm would read -1 as "no limit"
+    assert backend.runner.planned == []
+
+
 def test_runner_adds_the_flags_each_command_needs():
     runner = SlurmRunner()
     assert runner.command_line(["sacctmgr", "show", "account"]) == (
