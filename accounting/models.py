@@ -23,11 +23,12 @@ class ComponentUsage(models.Model):
     component_type = models.CharField(max_length=60)
     billing_period = models.DateField(help_text="First day of the billing month.")
     username = models.CharField(max_length=100, blank=True, default="")
-    usage = models.DecimalField(max_digits=20, decimal_places=6)
+    # Ten decimals: a short job is a few millionths of a k-CPU-hour, and it must not round to zero.
+    usage = models.DecimalField(max_digits=28, decimal_places=10)
     decreased = models.BooleanField(
         default=False, help_text="The last report was lower than an earlier one for the same month (kept, flagged)."
     )
-    previous_usage = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    previous_usage = models.DecimalField(max_digits=28, decimal_places=10, null=True, blank=True)
     description = models.CharField(max_length=200, blank=True)
     reported_at = models.DateTimeField()
     created = models.DateTimeField(auto_now_add=True)

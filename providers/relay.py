@@ -24,6 +24,7 @@ from marketplace.models import Order
 from .client import ProviderCallFailed, ProviderClient
 from .health import provider_record_failure, provider_record_success
 from .models import OutboxMessage, Provider
+from .signing import current_signing_key
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ def _next_retry_in(provider_id: int) -> float | None:
 
 def _deliver_batch(provider_id: int, kind: str) -> tuple[int, bool]:
     """One batch in one transaction. Returns (delivered count, whether to go on)."""
+    # The signing key must exist before the transaction: created inside it, it would stay invisible
+    # (and its creation lock held) to the provider's JWKS fetch for as long as the call lasts.
+    current_signing_key()
     with transaction.atomic():
         provider = Provider.objects.get(id=provider_id)
         if not provider.accepts_deliveries:

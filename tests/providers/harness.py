@@ -155,15 +155,25 @@ def flush_broker() -> None:
 class Agent:
     """The reference site agent as its own process, with the local backend."""
 
-    def __init__(self, tmp_path: Path, *, orchestrator_url: str, provider_id: str = "e2e", backend: dict | None = None):
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        orchestrator_url: str,
+        provider_id: str = "e2e",
+        backend_name: str = "local",
+        backend: dict | None = None,
+    ):
         self.tmp_path = tmp_path
         self.port = free_port()
         self.provider_id = provider_id
         self.config_path = tmp_path / "agent.toml"
         self.log_path = tmp_path / "agent.log"
         self.journal_path = tmp_path / "backend-journal.log"
-        backend = backend or {}
-        backend_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in backend.items())
+        backend = dict(backend or {})
+        if backend_name == "local":
+            backend.setdefault("journal_path", str(self.journal_path))
+        backend_lines = "\n".join(f"{k} = {toml_value(v)}" for k, v in backend.items())
         self.config_path.write_text(
             f"""
 [agent]
@@ -182,10 +192,9 @@ retry_base = 0.2
 retry_max = 1.0
 
 [backend]
-name = "local"
+name = "{backend_name}"
 
-[backend.local]
-journal_path = "{self.journal_path}"
+[backend.{backend_name}]
 {backend_lines}
 
 [usage]
@@ -211,7 +220,7 @@ sample_interval = 0.5
     def start(self) -> Agent:
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "site_agent", "--config", str(self.config_path), "run"],
+            [PYTHON, "-m", "site_agent", "--config", str(self.config_path), "--log-level", "DEBUG", "run"],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -245,6 +254,15 @@ sample_interval = 0.5
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+def toml_value(value) -> str:
+    """A value as TOML (strings, numbers, booleans and nested tables, which become inline tables)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
 
 
 class FaultProxy:

@@ -35,7 +35,7 @@ class Stack:
         headers = {"Authorization": f"Token {token or self.manager_token}"}
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
-    def order(self, name: str, cpu: int = 100) -> dict:
+    def order(self, name: str, cpu: int = 100, component: str = "cpu") -> dict:
         """Order as the project manager (no consumer review), approve as the provider's owner."""
         created = self.api(
             "POST",
@@ -45,7 +45,7 @@ class Stack:
                 "offering": f"{self.url}/api/marketplace-public-offerings/{self.offering.uuid}/",
                 "plan": f"{self.url}/api/marketplace-public-offerings/{self.offering.uuid}/plans/{self.plan.uuid}/",
                 "attributes": {"name": name},
-                "limits": {"cpu": cpu},
+                "limits": {component: cpu},
             },
         )
         assert created.status_code == 201, created.text
@@ -90,7 +90,17 @@ class Stack:
                 assert str(order.resource.uuid) in created
 
 
-def build_stack(live_server, tmp_path: Path, *, start_agent: bool = True, use_proxy: bool = False, worker_env=None):
+def build_stack(
+    live_server,
+    tmp_path: Path,
+    *,
+    start_agent: bool = True,
+    use_proxy: bool = False,
+    worker_env=None,
+    component: str = "cpu",
+    backend_name: str = "local",
+    backend: dict | None = None,
+):
     flush_broker()
     provider_org = CustomerFactory(name="Site Org")
     provider_owner = UserFactory(username="site-owner")
@@ -103,17 +113,17 @@ def build_stack(live_server, tmp_path: Path, *, start_agent: bool = True, use_pr
     )
     cpu = OfferingComponent.objects.create(
         offering=offering,
-        type="cpu",
+        type=component,
         name="CPU hours",
         measured_unit="hours",
         billing_type="limit",
-        min_value=1,
+        min_value=0,
         max_value=100000,
     )
     plan = Plan.objects.create(offering=offering, name="Default")
     PlanComponent.objects.create(plan=plan, component=cpu, price="0.01", amount=0)
 
-    agent = Agent(tmp_path, orchestrator_url=live_server.url)
+    agent = Agent(tmp_path, orchestrator_url=live_server.url, backend_name=backend_name, backend=backend)
     proxy = FaultProxy(agent.url) if use_proxy else None
     provider = Provider.objects.create(
         slug=agent.provider_id,
