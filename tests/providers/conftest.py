@@ -5,6 +5,7 @@ from marketplace.models import Offering, OfferingComponent, Plan
 from protocol.keys import generate_private_key, jwks, public_jwk
 from providers.models import Provider, ProviderOffering
 from tests.factories import CustomerFactory, ProjectFactory, UserFactory, grant
+from tests.site_agent.test_slurm_backend import slurm_cluster  # noqa: F401  (the test cluster, for the Slurm e2e tests)
 
 
 class SiteKeys:

@@ -11,7 +11,7 @@ import pytest
 from federation.models import User
 from providers.models import UserConnection
 from site_agent.backends.slurm_runner import parse_tres
-from tests.site_agent.test_slurm_backend import (  # noqa: F401  (slurm_cluster is a fixture)
+from tests.site_agent.test_slurm_backend import (
     USERS,
     account_row,
     assoc_rows,
@@ -19,7 +19,6 @@ from tests.site_agent.test_slurm_backend import (  # noqa: F401  (slurm_cluster 
     sacct_cpu_minutes,
     sbatch,
     slurm,
-    slurm_cluster,
     wait_until,
 )
 
