@@ -5,8 +5,9 @@ from federation.models import Project
 from marketplace.models import Offering, Order, OrderType, Plan, Resource, StateChange
 
 
-class OrderSerializer(serializers.ModelSerializer):
-    url = UrlField("marketplace-order-detail")
+class OfferingPlanProjectFields(serializers.Serializer):
+    """The related objects orders and resources both show: offering, provider, plan, project, customer."""
+
     offering = UrlField("marketplace-offering-detail", source="offering.uuid")
     offering_uuid = serializers.UUIDField(source="offering.uuid", read_only=True)
     offering_name = serializers.CharField(source="offering.name", read_only=True)
@@ -16,12 +17,16 @@ class OrderSerializer(serializers.ModelSerializer):
     plan = UrlField("marketplace-plan-detail", source="plan.uuid", allow_null=True)
     plan_uuid = serializers.UUIDField(source="plan.uuid", read_only=True, allow_null=True)
     plan_name = serializers.CharField(source="plan.name", read_only=True, allow_null=True)
-    plan_unit = serializers.CharField(source="plan.unit", read_only=True, allow_null=True)
     project = UrlField("project-detail", source="project.uuid")
     project_uuid = serializers.UUIDField(source="project.uuid", read_only=True)
     project_name = serializers.CharField(source="project.name", read_only=True)
     customer_uuid = serializers.UUIDField(source="project.customer.uuid", read_only=True)
     customer_name = serializers.CharField(source="project.customer.name", read_only=True)
+
+
+class OrderSerializer(OfferingPlanProjectFields, serializers.ModelSerializer):
+    url = UrlField("marketplace-order-detail")
+    plan_unit = serializers.CharField(source="plan.unit", read_only=True, allow_null=True)
     resource = UrlField("marketplace-resource-detail", source="resource.uuid", allow_null=True)
     resource_uuid = serializers.UUIDField(source="resource.uuid", read_only=True, allow_null=True)
     marketplace_resource_uuid = serializers.UUIDField(source="resource.uuid", read_only=True, allow_null=True)
@@ -137,22 +142,8 @@ class OrderUuidSerializer(serializers.Serializer):
     order_uuid = serializers.UUIDField()
 
 
-class ResourceSerializer(serializers.ModelSerializer):
+class ResourceSerializer(OfferingPlanProjectFields, serializers.ModelSerializer):
     url = UrlField("marketplace-resource-detail")
-    offering = UrlField("marketplace-offering-detail", source="offering.uuid")
-    offering_uuid = serializers.UUIDField(source="offering.uuid", read_only=True)
-    offering_name = serializers.CharField(source="offering.name", read_only=True)
-    offering_type = serializers.CharField(source="offering.type", read_only=True)
-    provider_uuid = serializers.UUIDField(source="offering.customer.uuid", read_only=True)
-    provider_name = serializers.CharField(source="offering.customer.name", read_only=True)
-    plan = UrlField("marketplace-plan-detail", source="plan.uuid", allow_null=True)
-    plan_uuid = serializers.UUIDField(source="plan.uuid", read_only=True, allow_null=True)
-    plan_name = serializers.CharField(source="plan.name", read_only=True, allow_null=True)
-    project = UrlField("project-detail", source="project.uuid")
-    project_uuid = serializers.UUIDField(source="project.uuid", read_only=True)
-    project_name = serializers.CharField(source="project.name", read_only=True)
-    customer_uuid = serializers.UUIDField(source="project.customer.uuid", read_only=True)
-    customer_name = serializers.CharField(source="project.customer.name", read_only=True)
 
     class Meta:
         model = Resource
