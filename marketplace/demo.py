@@ -15,6 +15,7 @@ def seed_demo_offering(*, staff, customer, project, stdout) -> Offering:
             name=DEMO_OFFERING,
             description="CPU and storage on the demo site.",
             type="Marketplace.Slurm",
+            auto_approve=True,  # the demo site takes orders without a provider review
             options={
                 "order": ["partition"],
                 "options": {"partition": {"type": "enum", "choices": ["cpu", "gpu"], "default": "cpu"}},

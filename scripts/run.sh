@@ -35,6 +35,9 @@ jwks_url = "$FEDERATION_URL/.well-known/jwks.json"
 [backend]
 name = "local"
 
+[backend.local]
+components = ["cpu_k_hours", "storage_tb"]
+
 [usage]
 sample_interval = 30
 TOML
