@@ -4,12 +4,15 @@ Uses the single-node test cluster of scripts/slurm-cluster.sh (started by the `s
 fixture, which fails under CI when Slurm cannot run rather than skipping).
 """
 
+import time
+import uuid
 from datetime import date
 
 import pytest
 
 from federation.models import User
-from providers.models import UserConnection
+from providers.client import ProviderClient
+from providers.models import OutboxMessage, UserConnection
 from site_agent.backends.slurm_runner import parse_tres
 from tests.site_agent.test_slurm_backend import (
     USERS,
@@ -19,6 +22,7 @@ from tests.site_agent.test_slurm_backend import (
     sacct_cpu_minutes,
     sbatch,
     slurm,
+    snapshot,
     wait_until,
 )
 
@@ -49,6 +53,16 @@ def stack(slurm_cluster, live_server, tmp_path):
     stop_stack(stack)
 
 
+def _redelivery_changes_nothing(stack, order_uuid: str) -> None:
+    """Send the order's exact payload to the agent again, signed as the relay does; Slurm stays as it was."""
+    before = snapshot()
+    payload = OutboxMessage.objects.get(order_uuid=order_uuid).payload
+    answer = ProviderClient(stack.provider).submit_orders(str(uuid.uuid4()), [payload])
+    assert answer["items"][0]["accepted"] is True
+    time.sleep(1.5)  # time enough for the agent to act, if it (wrongly) would
+    assert snapshot() == before
+
+
 def _job_done(job_id: str) -> bool:
     out = slurm("sacct", "-X", "-n", "-P", "-j", job_id, "--format=State", check=False).stdout.split()
     return bool(out) and out[0] in {"COMPLETED", "FAILED", "TIMEOUT", "CANCELLED"}
@@ -66,6 +80,7 @@ def test_order_to_slurm_account_usage_limits_and_termination(stack):
     # The allocation account holds the ordered limit (1 k CPU-hour = 60 000 CPU-minutes) and the member.
     assert parse_tres(account_row(account)[4]) == {"cpu": 60000}
     assert wait_until(lambda: MEMBER in {row[2] for row in assoc_rows(account)}, timeout=10), assoc_rows(account)
+    _redelivery_changes_nothing(stack, order["uuid"])
 
     # The member's job runs under the account...
     submitted = sbatch(MEMBER, account, seconds=2)
@@ -92,6 +107,7 @@ def test_order_to_slurm_account_usage_limits_and_termination(stack):
     stack.approve(answer.json()["order_uuid"])
     assert stack.wait_final([answer.json()["order_uuid"]])[answer.json()["order_uuid"]].state == "done"
     assert parse_tres(account_row(account)[4]) == {"cpu": 120000}
+    raise_to_two = answer.json()["order_uuid"]
 
     # A limit below what was used: the next job waits with AssocGrpCPUMinutesLimit.
     answer = stack.api("POST", f"/api/marketplace-resources/{resource.uuid}/update_limits/",
@@ -102,6 +118,9 @@ def test_order_to_slurm_account_usage_limits_and_termination(stack):
     assert submitted.returncode == 0, submitted.stderr
     job = submitted.stdout.strip().split(";")[0]
     assert wait_until(lambda: "AssocGrpCPUMinutesLimit" in pending_reason(job), timeout=20), pending_reason(job)
+    # The earlier update arriving again must not bring back its old limit.
+    _redelivery_changes_nothing(stack, raise_to_two)
+    assert parse_tres(account_row(account)[4]) == {"cpu": 0}
 
     # Terminate removes the account (cancelling the waiting job); the member's next sbatch is refused.
     answer = stack.api("POST", f"/api/marketplace-resources/{resource.uuid}/terminate/")
@@ -113,6 +132,8 @@ def test_order_to_slurm_account_usage_limits_and_termination(stack):
     assert account_row(account) is None
     refused = sbatch(MEMBER, account, seconds=1)
     assert refused.returncode != 0 and "Invalid account" in refused.stderr
+    _redelivery_changes_nothing(stack, answer.json()["order_uuid"])
+    assert account_row(account) is None
 
 
 def test_sacctmgr_failure_errs_the_order_with_slurms_message(slurm_cluster, live_server, tmp_path):
