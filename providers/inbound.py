@@ -33,8 +33,8 @@ def _result(order_uuid: str, accepted: bool, detail: str = "") -> dict:
 def order_updates_apply(*, provider: Provider, updates) -> list[dict]:
     """Apply each update on its own; one provider cannot touch another provider's orders.
 
-    The batch shares one transaction (one commit for up to a hundred updates); each update runs in
-    its own savepoint, so one that does not fit its order's state changes nothing and the rest go on.
+    The batch shares one transaction, and the marketplace writes its state changes in bulk at the
+    end; an update that does not fit its order's state changes nothing and the rest go on.
     """
     orders = {
         str(order.uuid): order
@@ -42,28 +42,39 @@ def order_updates_apply(*, provider: Provider, updates) -> list[dict]:
             uuid__in=[u.order_uuid for u in updates], offering__provider_link__provider=provider
         ).only("id", "uuid", "state")
     }
-    with transaction.atomic():
-        return [_apply_one(orders.get(update.order_uuid), update) for update in updates]
+    results, seen = [], set()
+    with transaction.atomic(), marketplace.batched_state_writes() as batch:
+        batch.lock_orders(order.pk for order in orders.values())
+        for update in updates:
+            order = orders.get(update.order_uuid)
+            if order is not None and update.order_uuid in seen:
+                batch.flush()  # the same order twice: the second update must see the first one's writes
+                order.refresh_from_db(fields=["state"])
+            seen.add(update.order_uuid)
+            results.append(_apply_one(order, update, batch))
+    return results
 
 
-def _apply_one(order, update) -> dict:
+def _apply_one(order, update, batch) -> dict:
     if order is None:
         return _result(update.order_uuid, False, "No such order at this provider.")
     if order.state == update.state:
         return _result(update.order_uuid, True, "Already applied.")
-    try:  # each service call is atomic: nested here, it is a savepoint that a refusal rolls back
-        if update.state == "executing":
-            marketplace.order_set_state_executing(order=order, actor=None)
-        elif update.state == "done":
-            marketplace.order_set_state_done(order=order, actor=None, backend_id=update.backend_id or "")
-        else:
-            marketplace.order_set_state_erred(
-                order=order, actor=None, error_message=update.error_message or "The provider reported an error."
-            )
+    try:
+        with batch.attempt():
+            if update.state == "executing":
+                changed = marketplace.order_set_state_executing(order=order, actor=None)
+            elif update.state == "done":
+                changed = marketplace.order_set_state_done(order=order, actor=None, backend_id=update.backend_id or "")
+            else:
+                changed = marketplace.order_set_state_erred(
+                    order=order, actor=None, error_message=update.error_message or "The provider reported an error."
+                )
     except DomainError as exc:
         if Order.objects.filter(pk=order.pk, state=update.state).exists():
             return _result(update.order_uuid, True, "Already applied.")
         return _result(update.order_uuid, False, exc.message)
+    order.state = changed.state
     return _result(update.order_uuid, True)
 
 

@@ -1,5 +1,6 @@
 """Every write of the marketplace. Views, admin actions, tasks and the provider app call these."""
 
+from ._state import batched_state_writes
 from .catalogue import (
     offering_change_state,
     offering_components_upsert,
@@ -24,6 +25,7 @@ from .outcomes import OUTCOMES
 
 __all__ = [
     "OUTCOMES",
+    "batched_state_writes",
     "offering_change_state",
     "offering_components_upsert",
     "offering_create",

@@ -26,7 +26,7 @@ from marketplace.models import Order, OrderState, Resource
 from marketplace.permissions import can_review_as_consumer, can_review_as_provider
 from marketplace.processors import get_processor
 
-from ._state import set_order_state
+from ._state import ORDER_LOCK_RELATED, current_batch, set_order_state
 from .notifications import notify_order_waiting
 from .outcomes import apply_outcome
 
@@ -37,9 +37,12 @@ PENDING = (OrderState.PENDING_CONSUMER, OrderState.PENDING_PROVIDER)
 
 def lock_order(order: OrderRef) -> Order:
     """The order row (and its resource row) locked for this transaction."""
-    rows = Order.objects.select_for_update(of=("self",)).select_related(
-        "offering__customer", "project__customer", "plan"
-    )
+    batch = current_batch()
+    if batch is not None and isinstance(order, Order):
+        ahead = batch.take_locked(order.pk)
+        if ahead is not None:
+            return ahead
+    rows = Order.objects.select_for_update(of=("self",)).select_related(*ORDER_LOCK_RELATED)
     if isinstance(order, Order):
         found = rows.filter(pk=order.pk).first()
     else:

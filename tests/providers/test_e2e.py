@@ -47,8 +47,12 @@ def test_order_lifecycle_through_worker_and_agent(stack):
     assert rows[0]["type"] == "cpu" and rows[0]["resource_uuid"] == str(resource.uuid)
 
     # The manifest pulled from the agent is visible on the provider.
-    provider = stack.api("GET", f"/api/providers/{stack.provider.slug}/", token=stack.provider_owner_token).json()
-    assert "features" in provider["manifest"] and provider["manifest_fetched_at"]
+    def manifest():
+        provider = stack.api("GET", f"/api/providers/{stack.provider.slug}/", token=stack.provider_owner_token).json()
+        return provider if "features" in provider["manifest"] else None
+
+    provider = wait_for(manifest, timeout=30, message="the manifest to be pulled")
+    assert provider["manifest_fetched_at"] and provider["manifest"]["provider_id"] == stack.provider.slug
 
     answer = stack.api("POST", f"/api/marketplace-resources/{resource.uuid}/terminate/")
     assert answer.status_code == 200, answer.text

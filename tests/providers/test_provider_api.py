@@ -182,3 +182,34 @@ def test_jwks_is_published(client, db):
     assert answer.status_code == 200
     keys = answer.json()["keys"]
     assert keys and keys[0]["kty"] == "OKP" and "d" not in keys[0]
+
+
+def test_a_batch_applies_what_fits_refuses_the_rest_and_records_history(client, site, ordering_manager):
+    from marketplace.models import StateChange
+
+    provider, keys, offering = site
+    manager, project = ordering_manager
+    first, second, third = (_executing_order(offering, manager, project) for _ in range(3))
+    marketplace.order_set_state_done(order=second, actor=None, backend_id="earlier")
+    updates = {
+        "updates": [
+            {"order_uuid": str(first.uuid), "state": "done", "backend_id": "acct-first"},
+            {"order_uuid": str(second.uuid), "state": "erred", "error_message": "late"},  # already done
+            {"order_uuid": str(third.uuid), "state": "erred", "error_message": "quota exceeded at the site"},
+            {"order_uuid": str(first.uuid), "state": "erred", "error_message": "too late"},  # same order again
+        ]
+    }
+    body = encode_body(updates)
+    answer = client.post(URL, data=body, content_type="application/json",
+                         HTTP_AUTHORIZATION=_headers(keys, body)["Authorization"])  # fmt: skip
+    assert [r["accepted"] for r in answer.json()["results"]] == [True, False, True, False]
+    for order in (first, second, third):
+        order.refresh_from_db()
+        order.resource.refresh_from_db()
+    assert (first.state, first.resource.state, first.resource.backend_id) == ("done", "OK", "acct-first")
+    assert (second.state, second.error_message, second.resource.backend_id) == ("done", "", "earlier")
+    assert (third.state, third.error_message, third.resource.state) == ("erred", "quota exceeded at the site", "erred")
+    history = StateChange.objects.filter(order=first).values_list("from_state", "to_state")
+    assert ("executing", "done") in list(history) and ("done", "erred") not in list(history)
+    assert StateChange.objects.filter(resource=third.resource, to_state="erred").count() == 1
+    assert first.completed_at is not None and first.modified >= first.created
