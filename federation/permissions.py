@@ -1,5 +1,7 @@
 """Who may do what on customers and projects. Services call these; views never decide by hand."""
 
+from django.db.models import Q
+
 from .models import Customer, Project, RoleGrant, RoleName
 from .models.roles import PROJECT_ROLES
 
@@ -10,8 +12,6 @@ def role_names(user, *, customer: Customer | None = None, project: Project | Non
         return set()
     grants = RoleGrant.objects.active().filter(user=user)
     if customer is not None and project is not None:
-        from django.db.models import Q
-
         grants = grants.filter(Q(customer=customer) | Q(project=project))
     elif customer is not None:
         grants = grants.filter(customer=customer)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -152,12 +153,8 @@ def project_delete(*, actor: User, project: Project) -> None:
     try:
         with transaction.atomic():
             project.delete()
-    except Exception as exc:  # ProtectedError: resources still refer to the project
-        from django.db.models import ProtectedError
-
-        if isinstance(exc, ProtectedError):
-            raise Conflict("The project still has resources; terminate them first.") from None
-        raise
+    except ProtectedError:  # resources (or orders) still refer to the project
+        raise Conflict("The project still has resources; terminate them first.") from None
 
 
 # --- roles -------------------------------------------------------------------------------------

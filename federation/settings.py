@@ -256,7 +256,7 @@ LOGGING = {
 # Apps that add REST routes expose `register(router)` in these modules; apps with other URLs
 # (the provider-facing API, say) are mounted at the given prefixes.
 API_ROUTE_MODULES: list[str] = ["marketplace.api.urls", "accounting.api.urls", "providers.api.urls"]
-EXTRA_URL_MODULES: list[tuple[str, str]] = [("", "providers.api.provider_urls")]
+EXTRA_URL_MODULES: list[tuple[str, str]] = [("", "providers.api.provider_urls"), ("", "marketplace.portal.urls")]
 
 # Other apps' demo seeders, called by `manage.py seed_demo` with the demo staff, customer and project.
 DEMO_SEEDERS: list[str] = ["marketplace.demo.seed_demo_offering"]

@@ -31,10 +31,10 @@ def provider_register(
     *,
     actor: User,
     slug: str,
-    name: str,
     domain: str,
     customer: Customer,
     jwks: dict,
+    name: str | None = None,
     https: bool = True,
     env: str = Provider.Env.PRODUCTION,
 ) -> Provider:

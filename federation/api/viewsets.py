@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from federation import services
 from federation.filters import RoleGrantFilter
-from federation.models import RoleGrant
+from federation.models import Customer, RoleGrant
 
 from .schema import FederationAutoSchema
 from .serializers import DetailSerializer, MembershipSerializer, RoleGrantSerializer
@@ -82,7 +82,7 @@ class MembershipMixin:
     @action(detail=True, methods=["get"], filter_backends=[])
     def list_users(self, request, uuid=None):
         scope = self.get_object()
-        scope_field = "customer" if scope.__class__.__name__ == "Customer" else "project"
+        scope_field = "customer" if isinstance(scope, Customer) else "project"
         grants = RoleGrant.objects.active().filter(**{scope_field: scope}).select_related("user", "role", "created_by")
         grants = RoleGrantFilter(request.query_params, queryset=grants, request=request)
         if not grants.is_valid():
