@@ -1,0 +1,1 @@
+"""The marketplace pages of the researchers' portal."""

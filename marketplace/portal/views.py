@@ -1,0 +1,199 @@
+"""The marketplace pages of the portal: catalogue, ordering, resources, orders.
+
+Reads go through the marketplace selectors and filter sets (the same ones the API uses), writes through the
+marketplace services; a refused write is shown on its form, with the service's message, next to its field.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounting.models import ComponentUsage
+from federation.exceptions import DomainError
+from federation.models import Project
+from marketplace import selectors, services
+from marketplace.filters import OfferingFilter, OrderFilter, ResourceFilter
+from marketplace.models import BillingType, OfferingState, OrderState, OrderType, ResourceState
+from marketplace.services.ordering import RESOURCE_STATES_ALLOWING
+
+from .forms import LimitsForm, OrderForm
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 200
+CANCELABLE = (OrderState.PENDING_CONSUMER, OrderState.PENDING_PROVIDER)
+
+
+def _page(request, filterset):
+    """One page of a filter set's results; an invalid filter shows nothing rather than everything."""
+    try:
+        size = min(max(int(request.GET.get("page_size", PAGE_SIZE)), 1), MAX_PAGE_SIZE)
+    except ValueError:
+        size = PAGE_SIZE
+    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    return Paginator(rows, size).get_page(request.GET.get("page"))
+
+
+def _visible_or_404(queryset, uuid):
+    try:
+        return queryset.get(uuid=uuid)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None
+
+
+# --- catalogue and ordering --------------------------------------------------------------------
+
+
+@login_required
+def offering_list(request):
+    offerings = selectors.offering_list(user=request.user).filter(state=OfferingState.ACTIVE)
+    filterset = OfferingFilter(request.GET, queryset=offerings, request=request)
+    return render(request, "marketplace/offering_list.html", {"filter": filterset, "page": _page(request, filterset)})
+
+
+@login_required
+def offering_detail(request, uuid):
+    offering = _visible_or_404(selectors.offering_list(user=request.user), uuid)
+    projects = Project.objects.visible_to(request.user).filter(is_active=True).select_related("customer")
+    form = OrderForm(request.POST or None, offering=offering, projects=projects)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.order_create(actor=request.user, **form.service_arguments())
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, f"Order placed: {order.type} {order.resource.name}, now {order.state}.")
+            return redirect("portal-order", uuid=order.uuid)
+    return render(request, "marketplace/offering_detail.html", {"offering": offering, "form": form})
+
+
+# --- resources ---------------------------------------------------------------------------------
+
+
+@login_required
+def resource_list(request):
+    filterset = ResourceFilter(request.GET, queryset=selectors.resource_list(user=request.user), request=request)
+    context = {
+        "filter": filterset,
+        "page": _page(request, filterset),
+        "projects": Project.objects.visible_to(request.user).only("uuid", "name"),
+        "states": ResourceState.choices,
+    }
+    return render(request, "marketplace/resource_list.html", context)
+
+
+def _usage_this_month(request, resource, components) -> list[dict]:
+    """This month's usage of each component: the resource total and, when reported, per user."""
+    month = timezone.localdate().replace(day=1)
+    rows = ComponentUsage.objects.visible_to(request.user).filter(resource=resource, billing_period=month)
+    by_type = {c.type: _usage_row(c.type, c, resource.limits.get(c.type)) for c in components}
+    for row in rows.order_by("component_type", "username"):
+        entry = by_type.setdefault(row.component_type, _usage_row(row.component_type, None, None))
+        if row.username:
+            entry["users"].append(row)
+        else:
+            entry["total"] = row.usage
+    return list(by_type.values())
+
+
+def _usage_row(component_type, component, limit) -> dict:
+    return {"type": component_type, "component": component, "limit": limit, "total": None, "users": []}
+
+
+def _resource_page(request, resource, *, limits_form=None, status=200):
+    components = list(resource.offering.components.all())
+    context = {
+        "resource": resource,
+        "components": components,
+        "month": timezone.localdate().replace(day=1),
+        "usage": _usage_this_month(request, resource, components),
+        "orders": selectors.order_list(user=request.user).filter(resource=resource),
+        "history": selectors.state_change_list(user=request.user).filter(resource=resource),
+        "limits_form": limits_form or LimitsForm(resource=resource, components=components),
+        "can_update": resource.state in RESOURCE_STATES_ALLOWING[OrderType.UPDATE]
+        and any(c.billing_type == BillingType.LIMIT for c in components),
+        "can_terminate": resource.state in RESOURCE_STATES_ALLOWING[OrderType.TERMINATE],
+    }
+    return render(request, "marketplace/resource_detail.html", context, status=status)
+
+
+@login_required
+def resource_detail(request, uuid):
+    return _resource_page(request, _visible_or_404(selectors.resource_list(user=request.user), uuid))
+
+
+@login_required
+@require_POST
+def resource_update_limits(request, uuid):
+    resource = _visible_or_404(selectors.resource_list(user=request.user), uuid)
+    form = LimitsForm(request.POST, resource=resource, components=list(resource.offering.components.all()))
+    if form.is_valid():
+        try:
+            order = services.resource_update_limits(resource=resource, actor=request.user, limits=form.limits())
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, f"New limits ordered; the update order is {order.state}.")
+            return redirect("portal-order", uuid=order.uuid)
+    return _resource_page(request, resource, limits_form=form)
+
+
+@login_required
+def resource_terminate(request, uuid):
+    """GET asks for confirmation; POST places the terminate order."""
+    resource = _visible_or_404(selectors.resource_list(user=request.user), uuid)
+    error = None
+    if request.method == "POST":
+        try:
+            order = services.resource_terminate(resource=resource, actor=request.user)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, f"Termination ordered; the terminate order is {order.state}.")
+            return redirect("portal-order", uuid=order.uuid)
+    return render(request, "marketplace/resource_terminate.html", {"resource": resource, "error": error})
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+@login_required
+def order_list(request):
+    filterset = OrderFilter(request.GET, queryset=selectors.order_list(user=request.user), request=request)
+    context = {
+        "filter": filterset,
+        "page": _page(request, filterset),
+        "projects": Project.objects.visible_to(request.user).only("uuid", "name"),
+        "states": OrderState.choices,
+    }
+    return render(request, "marketplace/order_list.html", context)
+
+
+def _order_page(request, order, *, error=None):
+    context = {
+        "order": order,
+        "history": selectors.state_change_list(user=request.user).filter(order=order),
+        "can_cancel": order.state in CANCELABLE,
+        "error": error,
+    }
+    return render(request, "marketplace/order_detail.html", context)
+
+
+@login_required
+def order_detail(request, uuid):
+    return _order_page(request, _visible_or_404(selectors.order_list(user=request.user), uuid))
+
+
+@login_required
+@require_POST
+def order_cancel(request, uuid):
+    order = _visible_or_404(selectors.order_list(user=request.user), uuid)
+    try:
+        services.order_cancel(order=order, actor=request.user)
+    except DomainError as exc:
+        return _order_page(request, order, error=exc.message)
+    messages.success(request, "Order canceled.")
+    return redirect("portal-order", uuid=order.uuid)
