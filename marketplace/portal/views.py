@@ -4,6 +4,8 @@ Reads go through the marketplace selectors and filter sets (the same ones the AP
 marketplace services; a refused write is shown on its form, with the service's message, next to its field.
 """
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -93,10 +95,15 @@ def _usage_this_month(request, resource, components) -> list[dict]:
     for row in rows.order_by("component_type", "username"):
         entry = by_type.setdefault(row.component_type, _usage_row(row.component_type, None, None))
         if row.username:
-            entry["users"].append(row)
+            entry["users"].append({"username": row.username, "usage": _plain(row.usage)})
         else:
-            entry["total"] = row.usage
+            entry["total"] = _plain(row.usage)
     return list(by_type.values())
+
+
+def _plain(amount: Decimal) -> str:
+    """Usage to four decimals without trailing zeros: 42.25, not 42.2500000000."""
+    return f"{amount.quantize(Decimal('0.0001')):f}".rstrip("0").rstrip(".")
 
 
 def _usage_row(component_type, component, limit) -> dict:
