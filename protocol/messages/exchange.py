@@ -1,0 +1,220 @@
+"""Usage records, the verify reconciliation, membership changes, user connections and manifests."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .base import _MONTH, MEMBERSHIP_ACTIONS, Message, ProtocolError, _Reader, _uuid_item
+
+# --- usage ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class UsageRecord(Message):
+    cursor: int
+    resource_uuid: str
+    backend_id: str
+    component_type: str
+    billing_month: str
+    amount: str
+    username: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> UsageRecord:
+        r = _Reader(data, path)
+        month = r.str("billing_month", max_length=10)
+        if not _MONTH.match(month):
+            raise ProtocolError(r.name("billing_month"), "must be the first day of a month, YYYY-MM-01")
+        amount = r.str("amount", max_length=64)
+        try:
+            number = Decimal(amount)
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number < 0:
+            raise ProtocolError(r.name("amount"), "must be a non-negative decimal string")
+        return cls(
+            cursor=r.int("cursor", minimum=1),
+            resource_uuid=r.uuid("resource_uuid"),
+            backend_id=r.str("backend_id", empty=True),
+            component_type=r.str("component_type"),
+            billing_month=month,
+            amount=amount,
+            username=r.str("username", empty=True, default="", max_length=64),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class UsagePage(Message):
+    records: tuple[UsageRecord, ...]
+    next_cursor: int
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> UsagePage:
+        r = _Reader(data, path)
+        return cls(records=r.list("records", UsageRecord.from_dict), next_cursor=r.int("next_cursor"))
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceRef(Message):
+    resource_uuid: str
+    backend_id: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> ResourceRef:
+        r = _Reader(data, path)
+        backend_id = r.str("backend_id", empty=True, default="")
+        return cls(resource_uuid=r.uuid("resource_uuid"), backend_id=backend_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyRequest(Message):
+    resources: tuple[ResourceRef, ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> VerifyRequest:
+        return cls(resources=_Reader(data, path).list("resources", ResourceRef.from_dict))
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyResult(Message):
+    unknown_to_provider: tuple[str, ...]
+    unknown_to_orchestrator: tuple[ResourceRef, ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> VerifyResult:
+        r = _Reader(data, path)
+        return cls(
+            unknown_to_provider=r.list("unknown_to_provider", _uuid_item),
+            unknown_to_orchestrator=r.list("unknown_to_orchestrator", ResourceRef.from_dict),
+        )
+
+
+# --- memberships and connections --------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class MembershipChange(Message):
+    change_id: str
+    project_uuid: str
+    user_uuid: str
+    username: str | None
+    role: str
+    action: str
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> MembershipChange:
+        r = _Reader(data, path)
+        return cls(
+            change_id=r.str("change_id", max_length=64),
+            project_uuid=r.uuid("project_uuid"),
+            user_uuid=r.uuid("user_uuid"),
+            username=r.str("username", default=None, max_length=64),
+            role=r.str("role", empty=True, default="", max_length=64),
+            action=r.choice("action", MEMBERSHIP_ACTIONS),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class MembershipChanges(Message):
+    changes: tuple[MembershipChange, ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> MembershipChanges:
+        return cls(changes=_Reader(data, path).list("changes", MembershipChange.from_dict))
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionRequest(Message):
+    connection_id: str
+    user_uuid: str
+    email: str = ""
+    full_name: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> ConnectionRequest:
+        r = _Reader(data, path)
+        return cls(
+            connection_id=r.str("connection_id", max_length=64),
+            user_uuid=r.uuid("user_uuid"),
+            email=r.str("email", empty=True, default=""),
+            full_name=r.str("full_name", empty=True, default=""),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionRedirect(Message):
+    redirect_url: str
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> ConnectionRedirect:
+        return cls(redirect_url=_Reader(data, path).str("redirect_url", max_length=2000))
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionComplete(Message):
+    connection_id: str
+    user_uuid: str
+    username: str
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> ConnectionComplete:
+        r = _Reader(data, path)
+        return cls(
+            connection_id=r.str("connection_id", max_length=64),
+            user_uuid=r.uuid("user_uuid"),
+            username=r.str("username", max_length=64),
+        )
+
+
+# --- manifest ---------------------------------------------------------------------------------
+
+_COMPUTE_FLAGS = ("enabled", "web", "vnc", "batch", "logs")
+
+
+def _flags(value: Any, path: str, names: tuple[str, ...]) -> dict[str, bool]:
+    if value is None:
+        value = {}
+    r = _Reader(value, path)
+    return {name: r.bool(name, False) for name in names}
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest(Message):
+    """What a provider can do; a feature the provider does not mention is off."""
+
+    provider_id: str
+    features: dict
+    components: tuple[str, ...] = ()
+    offering_types: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Manifest:
+        r = _Reader(data, path)
+        f = _Reader(r.raw("features", {}) or {}, r.name("features"))
+        compute = _Reader(f.raw("compute", {}) or {}, f.name("compute"))
+        features = {
+            "compute": {
+                kind: _flags(compute.raw(kind, None), compute.name(kind), _COMPUTE_FLAGS)
+                for kind in ("docker", "virtualMachine")
+            },
+            "storage": _flags(f.raw("storage", None), f.name("storage"), ("enabled", "shares", "projects")),
+            "blockDevices": _flags(f.raw("blockDevices", None), f.name("blockDevices"), ("enabled",)),
+            "ipAddresses": _flags(f.raw("ipAddresses", None), f.name("ipAddresses"), ("enabled",)),
+        }
+
+        def name(value: Any, item_path: str) -> str:
+            if not isinstance(value, str) or not value:
+                raise ProtocolError(item_path, "must be a non-empty string")
+            return value
+
+        return cls(
+            provider_id=r.str("provider_id", max_length=64),
+            features=features,
+            components=r.list("components", name, default=[]),
+            offering_types=r.list("offering_types", name, default=[]),
+        )
