@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from marketplace import services as marketplace
-from marketplace.models import Order
+from marketplace.models import FINAL_ORDER_STATES, OPEN_ORDER_STATES, Order
 
 from .client import ProviderCallFailed, ProviderClient
 from .health import provider_record_failure, provider_record_success
@@ -101,9 +101,7 @@ def _drop_answered(rows: list[OutboxMessage]) -> list[OutboxMessage]:
     """
     order_uuids = [row.order_uuid for row in rows if row.kind == OutboxMessage.Kind.ORDER]
     answered = set(
-        Order.objects.filter(uuid__in=order_uuids, state__in=["done", "erred", "canceled", "rejected"]).values_list(
-            "uuid", flat=True
-        )
+        Order.objects.filter(uuid__in=order_uuids, state__in=FINAL_ORDER_STATES).values_list("uuid", flat=True)
     )
     if answered:
         OutboxMessage.objects.filter(id__in=[r.id for r in rows if r.order_uuid in answered]).update(
@@ -146,7 +144,7 @@ def _record_failure(provider: Provider, rows: list[OutboxMessage], exc: Provider
 
 def _err_order(order_uuid, message: str) -> None:
     order = Order.objects.filter(uuid=order_uuid).first()
-    if order is None or order.state not in ("executing", "pending-provider", "pending-consumer"):
+    if order is None or order.state not in OPEN_ORDER_STATES:
         return
     marketplace.order_set_state_erred(order=order, actor=None, error_message=message)
 

@@ -75,16 +75,22 @@ def offering_detail(request, uuid):
 # --- resources ---------------------------------------------------------------------------------
 
 
-@login_required
-def resource_list(request):
-    filterset = ResourceFilter(request.GET, queryset=selectors.resource_list(user=request.user), request=request)
+def _filtered_list(request, filter_class, queryset, states, template):
+    """A portal list page: the model's filter set over the selector, a page of it, and the filter choices."""
+    filterset = filter_class(request.GET, queryset=queryset, request=request)
     context = {
         "filter": filterset,
         "page": _page(request, filterset),
         "projects": Project.objects.visible_to(request.user).only("uuid", "name"),
-        "states": ResourceState.choices,
+        "states": states,
     }
-    return render(request, "marketplace/resource_list.html", context)
+    return render(request, template, context)
+
+
+@login_required
+def resource_list(request):
+    queryset = selectors.resource_list(user=request.user)
+    return _filtered_list(request, ResourceFilter, queryset, ResourceState.choices, "marketplace/resource_list.html")
 
 
 def _usage_this_month(request, resource, components) -> list[dict]:
@@ -169,14 +175,8 @@ def resource_terminate(request, uuid):
 
 @login_required
 def order_list(request):
-    filterset = OrderFilter(request.GET, queryset=selectors.order_list(user=request.user), request=request)
-    context = {
-        "filter": filterset,
-        "page": _page(request, filterset),
-        "projects": Project.objects.visible_to(request.user).only("uuid", "name"),
-        "states": OrderState.choices,
-    }
-    return render(request, "marketplace/order_list.html", context)
+    queryset = selectors.order_list(user=request.user)
+    return _filtered_list(request, OrderFilter, queryset, OrderState.choices, "marketplace/order_list.html")
 
 
 def _order_page(request, order, *, error=None):
