@@ -1,11 +1,15 @@
 """Portal login through OIDC: the user is found, created or updated by its CUID claim."""
 
+import functools
 import logging
 
 import jwt
 import requests
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
+from django.http import Http404
+from django.urls import path
+from mozilla_django_oidc import urls as oidc_urls
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from .exceptions import DomainError
@@ -73,3 +77,23 @@ class FederationOIDCBackend(OIDCAuthenticationBackend):
             return user_sync_from_claims(cuid=self._cuid(claims), claims=claims, method="oidc")
         except DomainError as exc:
             raise SuspiciousOperation(exc.message) from None
+
+
+def _only_when_enabled(view):
+    """The view while OIDC is configured; a plain 404 otherwise (no redirect loop to an unset provider)."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not settings.OIDC_ENABLED:
+            raise Http404("OIDC login is not configured.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def urlpatterns_when_enabled() -> list:
+    """mozilla-django-oidc's routes, each answering only while `OIDC_ENABLED` is set."""
+    return [
+        path(str(pattern.pattern), _only_when_enabled(pattern.callback), name=pattern.name)
+        for pattern in oidc_urls.urlpatterns
+    ]

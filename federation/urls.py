@@ -1,9 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from federation import oidc
 from federation.api import views
 from federation.portal import urls as portal_urls
 
@@ -21,10 +24,17 @@ urlpatterns = [
     path("api-auth/password/", views.PasswordLoginView.as_view(), name="auth-password"),
     path("api/remote-eduteams/", views.RemoteEduteamsView.as_view(), name="remote-eduteams"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its start-up script from a URL, so the page needs no inline script (CSP).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        name="swagger-ui",
+    ),
     path("api/", include(router.urls)),
     path("admin/", admin.site.urls),
-    path("oidc/", include("mozilla_django_oidc.urls")),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, say).
+    path("favicon.ico", RedirectView.as_view(url=static("federation/favicon.svg"), permanent=True)),
+    path("oidc/", include(oidc.urlpatterns_when_enabled())),
     path("", include(portal_urls)),
 ]
 urlpatterns += [path(p, include(m)) for p, m in settings.EXTRA_URL_MODULES]

@@ -316,3 +316,11 @@ def test_expired_role_hides_the_project_in_the_portal(db, customer):
     browser = Client()
     browser.force_login(user)
     assert b"Gone soon" not in browser.get("/").content
+
+
+def test_oidc_routes_answer_404_while_oidc_is_not_configured(db):
+    with override_settings(OIDC_ENABLED=False):
+        for path in ("/oidc/authenticate/", "/oidc/callback/", "/oidc/logout/"):
+            response = Client().get(path)
+            assert response.status_code == 404, path
+            assert "Location" not in response

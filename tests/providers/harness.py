@@ -24,7 +24,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-BROKER_DB = 14
+BROKER_DB = int(os.environ.get("TEST_BROKER_DB", "14"))  # two runs side by side use two pairs
 
 
 def free_port() -> int:
