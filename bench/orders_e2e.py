@@ -151,7 +151,7 @@ def _setup(agent, count):
     project = ProjectFactory(name="Bench project")
     manager = UserFactory(username="bench-pm")
     RoleGrant.objects.create(user=manager, role=Role.objects.get(name=RoleName.PROJECT_MANAGER), project=project)
-    offering = Offering.objects.create(name="Bench HPC", customer=org, type="site-agent", state="active")
+    offering = Offering.objects.create(name="Bench HPC", customer=org, type="site-agent", state="Active")
     OfferingComponent.objects.create(
         offering=offering, type="cpu", name="CPU", billing_type="limit", min_value=1, max_value=10**6
     )

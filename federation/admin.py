@@ -26,13 +26,16 @@ class ProjectRoleInline(RoleGrantInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "full_name", "email", "cuid", "is_staff", "is_support", "is_active")
-    list_filter = ("is_staff", "is_support", "is_active", "registration_method")
+    list_filter = ("is_staff", "is_support", "is_identity_manager", "is_active", "registration_method")
     search_fields = ("username", "full_name", "email", "cuid", "uuid")
     readonly_fields = ("uuid", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("uuid", "username", "password")}),
         ("Person", {"fields": ("full_name", "email", "cuid", "registration_method")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_support", "is_superuser", "groups")}),
+        (
+            "Access",
+            {"fields": ("is_active", "is_staff", "is_support", "is_identity_manager", "is_superuser", "groups")},
+        ),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
 
@@ -74,12 +77,16 @@ class RoleAdmin(admin.ModelAdmin):
 
 @admin.register(AuthToken)
 class AuthTokenAdmin(admin.ModelAdmin):
-    """Keys are never shown: only their hash is stored. Deleting a token revokes it."""
+    """Keys are never shown: only their hash is stored. Deleting a token revokes it.
 
-    list_display = ("prefix", "user", "created", "expires_at")
-    search_fields = ("user__username", "prefix")
+    A token whose user has changed password since it was issued no longer authenticates.
+    """
+
+    list_display = ("prefix", "user", "created", "expires_at", "last_used")
+    search_fields = ("user__username", "prefix", "uuid")
+    list_select_related = ("user",)
     raw_id_fields = ("user",)
-    readonly_fields = ("prefix", "user", "created", "expires_at")
+    readonly_fields = ("uuid", "prefix", "user", "created", "expires_at", "last_used")
 
     def has_add_permission(self, request):
         return False

@@ -35,7 +35,13 @@ class InvalidTransition(Conflict):
 
 
 class TooManyAttempts(DomainError):
+    """Refused for now (429); `retry_after` is the number of seconds until a retry may succeed."""
+
     status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class UpstreamUnavailable(DomainError):

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from .exceptions import NotFound, PermissionDenied, UpstreamUnavailable, ValidationFailed
 from .models import User
-from .permissions import is_operator
+from .permissions import can_look_up_identities
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +77,13 @@ def fetch_registry_claims(cuid: str) -> dict:
 
 
 def user_from_cuid(*, actor: User, cuid: str) -> User:
-    """The local user with this CUID; created from the identity registry's claims when missing."""
-    if not is_operator(actor):
-        raise PermissionDenied("Only staff and support may look up users by CUID.")
+    """The local user with this CUID; created from the identity registry's claims when missing.
+
+    Staff and identity managers (`is_identity_manager`) may; global support may not, as the look-up
+    can create a user.
+    """
+    if not can_look_up_identities(actor):
+        raise PermissionDenied("Only staff and identity managers may look up users by CUID.")
     cuid = cuid.strip()
     if not cuid:
         raise ValidationFailed("This field may not be blank.", field="cuid")

@@ -1,4 +1,10 @@
-"""Who may do what on customers and projects. Services call these; views never decide by hand."""
+"""Who may do what on customers and projects. Services call these; views never decide by hand.
+
+Three global flags, each for one thing: `is_staff` may change anything; `is_support` may read
+everything and change nothing (a support account is read-only, even where it also holds a role);
+`is_identity_manager` may look people up by their community identity (CUID). Every write check
+below starts from `may_write`, so a read-only account is refused by all of them.
+"""
 
 from django.db.models import Q
 
@@ -20,15 +26,35 @@ def role_names(user, *, customer: Customer | None = None, project: Project | Non
     return set(grants.values_list("role__name", flat=True))
 
 
-def is_operator(user) -> bool:
+def sees_everything(user) -> bool:
+    """Staff and global support read every customer, project, person, order, resource and provider."""
     return user.is_authenticated and (user.is_staff or user.is_support)
 
 
+def may_write(user) -> bool:
+    """Whether the account may change anything at all: global support accounts are read-only."""
+    return user.is_authenticated and user.is_active and (user.is_staff or not user.is_support)
+
+
+def is_operator(user) -> bool:
+    """Staff: the one global flag that may change anything anywhere (support only reads)."""
+    return user.is_authenticated and user.is_active and user.is_staff
+
+
+def can_look_up_identities(user) -> bool:
+    """Staff and identity managers map community identities (CUIDs) to local users, creating them."""
+    return user.is_authenticated and user.is_active and (user.is_staff or user.is_identity_manager)
+
+
 def can_manage_customer(user, customer: Customer) -> bool:
+    if not may_write(user):
+        return False
     return is_operator(user) or RoleName.CUSTOMER_OWNER in role_names(user, customer=customer)
 
 
 def can_manage_project(user, project: Project) -> bool:
+    if not may_write(user):
+        return False
     if is_operator(user):
         return True
     roles = role_names(user, customer=project.customer, project=project)
@@ -36,7 +62,9 @@ def can_manage_project(user, project: Project) -> bool:
 
 
 def can_grant(user, *, scope, role_name: str) -> bool:
-    """Owners and operators grant any role in their scope; project managers grant admin/member roles only."""
+    """Owners and staff grant any role in their scope; project managers grant admin/member roles only."""
+    if not may_write(user):
+        return False
     if is_operator(user):
         return True
     if isinstance(scope, Customer):

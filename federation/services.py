@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.cache import cache
+from django.contrib.auth.signals import user_logged_in
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
@@ -14,13 +14,15 @@ from django.utils.text import slugify
 
 from . import hooks
 from .exceptions import Conflict, PermissionDenied, TooManyAttempts, ValidationFailed
+from .login_security import LOCKED_OUT_MESSAGE, lockout_seconds_left
 from .models import OECD_FOS_2007_CODES, AuthToken, Customer, Project, Role, RoleGrant, User
 from .models.roles import CUSTOMER_ROLES, PROJECT_ROLES
-from .models.tokens import hash_token_key
+from .models.tokens import hash_token_key, password_fingerprint
 from .permissions import can_grant, can_manage_customer, can_manage_project, is_operator
 
 CUSTOMER_FIELDS = ("name", "native_name", "abbreviation", "contact_details", "email", "phone_number", "backend_id")
 PROJECT_UPDATE_FIELDS = ("name", "description", "backend_id", "end_date", "oecd_fos_2007_code")
+TOKEN_LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def unique_slug(model, base: str, *, max_length: int = 50, **scope) -> str:
@@ -42,9 +44,9 @@ def _clean_text(value) -> str:
 
 
 def customer_create(*, actor: User, name: str, **fields) -> Customer:
-    """Only staff and support create customers."""
+    """Only staff create customers."""
     if not is_operator(actor):
-        raise PermissionDenied("Only staff and support may create customers.")
+        raise PermissionDenied("Only staff may create customers.")
     name = _clean_text(name)
     if not name:
         raise ValidationFailed("This field may not be blank.", field="name")
@@ -54,7 +56,7 @@ def customer_create(*, actor: User, name: str, **fields) -> Customer:
 
 def customer_update(*, actor: User, customer: Customer, **fields) -> Customer:
     if not can_manage_customer(actor, customer):
-        raise PermissionDenied("Only the customer's owners, staff and support may change it.")
+        raise PermissionDenied("Only the customer's owners and staff may change it.")
     for key, value in fields.items():
         if key in CUSTOMER_FIELDS:
             setattr(customer, key, _clean_text(value))
@@ -65,11 +67,17 @@ def customer_update(*, actor: User, customer: Customer, **fields) -> Customer:
 
 
 def customer_delete(*, actor: User, customer: Customer) -> None:
+    """Staff delete customers that nothing refers to any more: no projects, offerings or providers."""
     if not actor.is_staff:
         raise PermissionDenied("Only staff may delete customers.")
     if customer.projects.exists():
         raise Conflict("The customer still has projects; delete them first.")
-    customer.delete()
+    try:
+        with transaction.atomic():
+            customer.delete()
+    except ProtectedError as exc:  # other apps' rows (offerings, providers) refer to it
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise Conflict(f"The customer still has {' and '.join(kinds)}; it cannot be deleted.") from None
 
 
 # --- projects ----------------------------------------------------------------------------------
@@ -102,9 +110,9 @@ def project_create(
     backend_id: str = "",
     oecd_fos_2007_code: str = "",
 ) -> Project:
-    """Customer owners, staff and support create projects; a project is active on creation."""
+    """Customer owners and staff create projects; a project is active on creation."""
     if not can_manage_customer(actor, customer):
-        raise PermissionDenied("Only the customer's owners, staff and support may create projects in it.")
+        raise PermissionDenied("Only the customer's owners and staff may create projects in it.")
     name = _clean_text(name)
     if not name:
         raise ValidationFailed("This field may not be blank.", field="name")
@@ -128,9 +136,9 @@ def project_create(
 
 
 def project_update(*, actor: User, project: Project, **fields) -> Project:
-    """Owners, project managers, staff and support change name, description, backend_id, end date, FOS code."""
+    """Owners, project managers and staff change name, description, backend_id, end date, FOS code."""
     if not can_manage_project(actor, project):
-        raise PermissionDenied("Only the project's managers, the customer's owners, staff and support may change it.")
+        raise PermissionDenied("Only the project's managers, the customer's owners and staff may change it.")
     for key, value in fields.items():
         if key not in PROJECT_UPDATE_FIELDS:
             continue
@@ -149,7 +157,7 @@ def project_update(*, actor: User, project: Project, **fields) -> Project:
 
 def project_delete(*, actor: User, project: Project) -> None:
     if not can_manage_customer(actor, project.customer):
-        raise PermissionDenied("Only the customer's owners, staff and support may delete projects.")
+        raise PermissionDenied("Only the customer's owners and staff may delete projects.")
     try:
         with transaction.atomic():
             project.delete()
@@ -247,40 +255,50 @@ def roles_deactivate_expired(*, now: datetime | None = None) -> int:
 # --- tokens ------------------------------------------------------------------------------------
 
 
-def _failure_key(username: str) -> str:
-    return f"login-failures:{username.lower()}"
-
-
-def token_login(*, username: str, password: str) -> str:
+def token_login(*, request, username: str, password: str) -> str:
     """Check the password and issue a new API token (returned once; only its hash is stored).
 
-    Repeated failures for one username are refused for LOGIN_FAILURE_WINDOW seconds once
-    LOGIN_FAILURE_LIMIT is reached, whether or not the password would now be right.
+    The same lockout guards the portal's and the admin's login (federation.login_security): after
+    LOGIN_FAILURE_LIMIT failures of this username from this client address within
+    LOGIN_FAILURE_WINDOW seconds, the pair is refused until the window has passed, right password or not.
     """
-    key = _failure_key(username)
-    if cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT:
-        raise TooManyAttempts("Too many failed login attempts for this username; try again later.")
-    user = authenticate(username=username, password=password)
+    user = authenticate(request=request, username=username, password=password)
+    if getattr(request, "axes_locked_out", False):
+        retry_after = max(1, lockout_seconds_left(request, {"username": username}))
+        raise TooManyAttempts(LOCKED_OUT_MESSAGE, retry_after=retry_after)
     if user is None or not user.is_active:
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
         raise ValidationFailed("Unable to log in with provided credentials.", field="non_field_errors")
-    cache.delete(key)
+    user_logged_in.send(sender=user.__class__, request=request, user=user)  # resets the failures, sets last_login
     return token_issue(user=user)
 
 
 def token_issue(*, user: User) -> str:
+    """A new token for `user`, bound to their current password; drops their expired and revoked ones."""
     key = AuthToken.new_key()
     lifetime = settings.TOKEN_LIFETIME
-    AuthToken.objects.filter(user=user, expires_at__lte=timezone.now()).delete()
+    now = timezone.now()
+    AuthToken.objects.filter(user=user).exclude(id__in=AuthToken.objects.usable_by(user).values("id")).delete()
     AuthToken.objects.create(
         user=user,
         key_hash=hash_token_key(key),
         prefix=key[:8],
-        expires_at=timezone.now() + lifetime if lifetime.total_seconds() > 0 else None,
+        expires_at=now + lifetime if lifetime.total_seconds() > 0 else None,
+        last_used=now,
+        password_fingerprint=password_fingerprint(user),
     )
-    user.last_login = timezone.now()
-    user.save(update_fields=["last_login"])
     return key
+
+
+def token_mark_used(*, token: AuthToken) -> None:
+    """Record a use of `token`, at most once per TOKEN_LAST_USED_PRECISION (no write on most requests)."""
+    now = timezone.now()
+    if token.last_used is None or now - token.last_used >= TOKEN_LAST_USED_PRECISION:
+        AuthToken.objects.filter(id=token.id).update(last_used=now)
+        token.last_used = now
+
+
+def token_revoke(*, actor: User, token: AuthToken) -> None:
+    """A user revokes their own tokens only (staff included: a token is its holder's to manage)."""
+    if token.user_id != actor.id:
+        raise PermissionDenied("You may revoke only your own tokens.")
+    AuthToken.objects.filter(id=token.id).delete()

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
+    "axes",
     "federation",
     "marketplace",
     "accounting",
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, so that it turns a locked-out login at any door into a 429 (see federation.login_security).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "federation.urls"
@@ -115,6 +118,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "federation.User"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses locked-out (username, address) pairs before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "federation.oidc.FederationOIDCBackend",
 ]
@@ -167,7 +172,13 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# Reverse proxies in front of the web process that append the client address to X-Forwarded-For.
+# 0: the header is ignored and the socket address is the client's (federation.login_security.client_ip).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): pages load scripts, styles, images and fonts from our own origin
 # only; no inline script or style anywhere (the portal and the Swagger UI keep theirs in static files).
@@ -196,9 +207,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "federation.api.pagination.LinkHeaderPagination",
     "PAGE_SIZE": 10,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Bodies are bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and JSON in nesting depth.
+    "DEFAULT_PARSER_CLASSES": [
+        "federation.api.parsers.BoundedJSONParser",
+        "federation.api.parsers.BoundedFormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "federation.api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "federation.api.schema.FederationAutoSchema",
     "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("LOGIN_THROTTLE_RATE", "20/min")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -214,9 +232,20 @@ SPECTACULAR_SETTINGS = {
 
 # API tokens: stored hashed, valid for TOKEN_LIFETIME seconds after issue (0 = no expiry).
 TOKEN_LIFETIME = timedelta(seconds=env_int("TOKEN_LIFETIME", 7 * 24 * 3600))
-# Failed password logins for one username within the window before further tries are refused.
+# Failed password logins for one username from one client address within the window (seconds)
+# before that pair is locked out until the window has passed (API, portal and admin alike).
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900)
+# django-axes keeps the failures; the numbers above stay the source (see federation.login_security).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = "federation.login_security.failure_limit"
+AXES_COOLOFF_TIME = "federation.login_security.cooloff_time"
+AXES_CLIENT_IP_CALLABLE = "federation.login_security.client_ip"
+AXES_LOCKOUT_CALLABLE = "federation.login_security.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not logged row by row (the table would only grow)
 
 # --- Identity registry (CUID lookups for /api/remote-eduteams/) ---
 IDENTITY_REGISTRY_URL = os.environ.get("IDENTITY_REGISTRY_URL", "")
@@ -240,13 +269,18 @@ OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID and OIDC_OP_AUTHORIZATION_ENDPOINT)
 # --- Celery ---
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # Everything the file broker writes stays under var/ (kombu keeps its exchange tables in the
+    # control folder, `./control` unless told otherwise).
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -276,13 +310,18 @@ API_ROUTE_MODULES: list[str] = ["marketplace.api.urls", "accounting.api.urls", "
 EXTRA_URL_MODULES: list[tuple[str, str]] = [("", "providers.api.provider_urls"), ("", "marketplace.portal.urls")]
 
 # Other apps' demo seeders, called by `manage.py seed_demo` with the demo staff, customer and project.
-DEMO_SEEDERS: list[str] = ["marketplace.demo.seed_demo_offering"]
+DEMO_SEEDERS: list[str] = ["marketplace.demo.seed_demo_offering", "marketplace.demo.seed_reviewed_offering"]
 
 # --- Provider federation ---
 # Our id in the provider protocol (`iss` of our tokens, `aud` of theirs) and our public base URL.
 FEDERATION_ID = os.environ.get("FEDERATION_ID", "federation")
 FEDERATION_URL = os.environ.get("FEDERATION_URL", "http://127.0.0.1:8000")
 PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "10"))  # seconds per call to a provider
+# The call a person waits for (POST /api/providers/<id>/connect/) holds a web process: a short bound.
+PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("PROVIDER_CONNECT_TIMEOUT", "3"))
+# Celery time limits (soft; the hard one is 30 s later) of one pull of one provider, and of one relay run.
+PROVIDER_PULL_TIME_LIMIT = env_int("PROVIDER_PULL_TIME_LIMIT", 120)
+PROVIDER_DELIVERY_TIME_LIMIT = env_int("PROVIDER_DELIVERY_TIME_LIMIT", 300)
 PROVIDER_TOKEN_LIFETIME = env_int("PROVIDER_TOKEN_LIFETIME", 120)  # seconds our tokens live
 PROVIDER_TOKEN_MAX_LIFETIME = env_int("PROVIDER_TOKEN_MAX_LIFETIME", 300)  # longest we accept
 PROVIDER_BATCH_SIZE = env_int("PROVIDER_BATCH_SIZE", 100)
@@ -311,3 +350,19 @@ CELERY_BEAT_SCHEDULE.update(
         "providers-purge-seen-tokens": {"task": "providers.purge_seen_tokens", "schedule": 600.0},
     }
 )
+# Pulls run on a queue of their own, served by its own worker (`-Q pulls`): a hung provider's pulls
+# can then never take the processes that deliver orders. Everything else, deliveries included,
+# stays on the default queue (`celery`).
+CELERY_TASK_ROUTES = {
+    name: {"queue": "pulls"}
+    for name in (
+        "providers.pull_manifest",
+        "providers.pull_manifests",
+        "providers.pull_provider_usage",
+        "providers.pull_usage",
+        "providers.verify_provider",
+        "providers.verify",
+        "providers.sweep_provider_orders",
+        "providers.sweep_stuck_orders",
+    )
+}

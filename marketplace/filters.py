@@ -26,11 +26,13 @@ class UrlFilter(django_filters.Filter):
 
 
 class StateChoiceField(forms.MultipleChoiceField):
-    """Case-insensitive choices, so Waldur spellings (`Erred`, `Creating`) work too."""
+    """Several states, repeated (`state=OK&state=Erred`) or comma-separated (`state=Creating,OK`), in any
+    casing (`erred`, `Erred`): each is read as the state it names."""
 
     def to_python(self, value):
         canonical = {str(key).lower(): key for key, _ in self.choices}
-        return [canonical.get(str(v).lower(), v) for v in super().to_python(value)]
+        names = [name.strip() for item in super().to_python(value) for name in str(item).split(",")]
+        return [canonical.get(name.lower(), name) for name in names if name]
 
 
 class StateFilter(django_filters.MultipleChoiceFilter):

@@ -49,6 +49,18 @@ def state_change_list(*, user) -> QuerySet[StateChange]:
     return StateChange.objects.visible_to(user).select_related("order", "resource", "actor")
 
 
+def people_acting_on_visible_orders(viewer) -> Q:
+    """The marketplace's part of who may see whom: who placed, reviewed or changed the state of an
+    order or resource the viewer can see (the people those pages and the API name)."""
+    orders = Order.objects.visible_to(viewer)
+    return (
+        Q(id__in=orders.values("created_by_id"))
+        | Q(id__in=orders.values("consumer_reviewed_by_id"))
+        | Q(id__in=orders.values("provider_reviewed_by_id"))
+        | Q(id__in=StateChange.objects.visible_to(viewer).values("actor_id"))
+    )
+
+
 def order_approvers(order: Order) -> QuerySet[User]:
     """People an order waits for: the consumer's managers and owners, or the provider's owners."""
     grants = RoleGrant.objects.active()

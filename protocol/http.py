@@ -14,11 +14,20 @@ def encode_body(payload: object) -> bytes:
 
 
 def signed_headers(
-    *, private_key: Ed25519PrivateKey, kid: str, issuer: str, audience: str, body: bytes, lifetime: int = 120
+    *,
+    private_key: Ed25519PrivateKey,
+    kid: str,
+    issuer: str,
+    audience: str,
+    method: str,
+    path: str,
+    body: bytes,
+    lifetime: int = 120,
 ) -> dict:
-    """Headers for one request from `issuer` to `audience`; the token is bound to `body`.
+    """Headers for one request from `issuer` to `audience`; the token is bound to `method`, `path` and `body`.
 
-    Pass b"" for a request without a body (a GET).
+    `path` is the URL path as the receiver sees it, without the query string. Pass b"" for a
+    request without a body (a GET).
     """
     token = issue_token(
         private_key=private_key,
@@ -26,6 +35,8 @@ def signed_headers(
         issuer=issuer,
         audience=audience,
         subject=issuer,
+        method=method,
+        path=path,
         lifetime=lifetime,
         body=body if body else None,
     )

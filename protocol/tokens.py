@@ -1,9 +1,11 @@
 """Short-lived signed JWTs carried by every protocol request, in both directions.
 
-A token names who sent it (iss, sub), who it is for (aud), when it stops being valid (exp, at most
-`max_lifetime` after iat) and a unique id (jti) that the receiver remembers until the token expires,
-so a captured request cannot be played again. A token sent with a request body carries `bsh`, the
-SHA-256 of the exact body bytes, so the token cannot be lifted onto another body.
+A token names who sent it (iss, and sub, which must be the same), who it is for (aud), when it
+stops being valid (exp, at most `max_lifetime` after iat) and a unique id (jti) that the receiver
+remembers per issuer until the token expires, so a captured request cannot be played again. It is
+made for one request: `htm` and `htp` are the HTTP method and path it may be used for, and a token
+sent with a request body carries `bsh`, the SHA-256 of the exact body bytes, so the token can be
+lifted neither onto another endpoint nor onto another body.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from protocol.keys import ALGORITHM, b64url_encode
 
-REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti")
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti", "htm", "htp")
+MAX_JTI_LENGTH = 255
 
 
 class TokenError(Exception):
@@ -33,29 +36,30 @@ class TokenError(Exception):
 
 
 class ReplayGuard(Protocol):
-    def remember(self, jti: str, expires_at: int) -> bool:
-        """Record `jti` until `expires_at`; True the first time it is seen, False afterwards."""
+    def remember(self, issuer: str, jti: str, expires_at: int) -> bool:
+        """Record `jti` of `issuer` until `expires_at`; True the first time it is seen, False afterwards."""
 
 
 class MemoryReplayGuard:
-    """Remembers token ids in memory until they expire. Thread-safe."""
+    """Remembers token ids per issuer in memory until they expire. Thread-safe."""
 
     def __init__(self, purge_every: float = 5.0):
-        self._seen: dict[str, int] = {}
+        self._seen: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self._purge_every = purge_every
         self._next_purge = 0.0
 
-    def remember(self, jti: str, expires_at: int) -> bool:
+    def remember(self, issuer: str, jti: str, expires_at: int) -> bool:
         now = time.time()
+        key = (issuer, jti)
         with self._lock:
             if now >= self._next_purge:
                 self._seen = {k: exp for k, exp in self._seen.items() if exp >= now}
                 self._next_purge = now + self._purge_every
-            expires = self._seen.get(jti)
+            expires = self._seen.get(key)
             if expires is not None and expires >= now:
                 return False
-            self._seen[jti] = expires_at
+            self._seen[key] = expires_at
             return True
 
     def __len__(self) -> int:
@@ -73,10 +77,13 @@ def issue_token(
     issuer: str,
     audience: str,
     subject: str,
+    method: str,
+    path: str,
     lifetime: int = 120,
     body: bytes | None = None,
     now: int | None = None,
 ) -> str:
+    """A token for one request: `method` and `path` (without the query string) of that request."""
     iat = int(time.time()) if now is None else now
     claims = {
         "iss": issuer,
@@ -85,6 +92,8 @@ def issue_token(
         "iat": iat,
         "exp": iat + lifetime,
         "jti": uuid.uuid4().hex,
+        "htm": method.upper(),
+        "htp": path,
     }
     if body is not None:
         claims["bsh"] = body_hash(body)
@@ -108,12 +117,14 @@ def verify_token(
     key_lookup: Callable[[str], Ed25519PublicKey | None],
     audience: str,
     replay_guard: ReplayGuard,
+    method: str,
+    path: str,
     body: bytes | None = None,
     issuer: str | None = None,
     max_lifetime: int = 300,
     leeway: int = 10,
 ) -> dict:
-    """Check `token` completely and return its claims, or raise TokenError.
+    """Check `token` completely for a request of `method` to `path` and return its claims, or raise TokenError.
 
     The replay guard is consulted last, so a token that fails any other check does not use up its jti.
     """
@@ -127,10 +138,15 @@ def verify_token(
         raise TokenError("malformed", "iat and exp must be integers with exp after iat")
     if exp - iat > max_lifetime:
         raise TokenError("lifetime_too_long", f"token lifetime over {max_lifetime} s")
-    if not isinstance(jti, str) or not jti:
-        raise TokenError("malformed", "jti must be a non-empty string")
+    if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
+        raise TokenError("malformed", f"jti must be a non-empty string of at most {MAX_JTI_LENGTH} characters")
+    if not isinstance(claims["iss"], str) or not claims["iss"]:
+        raise TokenError("malformed", "iss must be a non-empty string")
+    if claims["sub"] != claims["iss"]:
+        raise TokenError("bad_subject", "sub must equal iss")
+    _check_request(claims, method, path)
     _check_body(claims, body)
-    if not replay_guard.remember(jti, exp + leeway):
+    if not replay_guard.remember(claims["iss"], jti, exp + leeway):
         raise TokenError("replayed", "token already used")
     return claims
 
@@ -175,6 +191,11 @@ def _decode(token: str, key: Ed25519PublicKey, *, audience: str, issuer: str | N
         raise TokenError("malformed", f"missing claim {exc.claim!r}") from None
     except jwt.InvalidTokenError as exc:
         raise TokenError("malformed", str(exc)) from None
+
+
+def _check_request(claims: dict, method: str, path: str) -> None:
+    if claims["htm"] != method.upper() or claims["htp"] != path:
+        raise TokenError("request_mismatch", f"token is not made for {method.upper()} {path}")
 
 
 def _check_body(claims: dict, body: bytes | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
 from django.conf import settings
 
@@ -38,7 +40,7 @@ class ProviderClient:
                 url,
                 data=body or None,
                 params=params,
-                headers=request_headers(self.provider, body),
+                headers=request_headers(self.provider, body, method=method, path=urlsplit(url).path),
                 timeout=self.timeout,
             )
         except requests.Timeout:

@@ -2,6 +2,11 @@
 
 Every order update goes through the marketplace's services, so the same state machine and locks
 apply as for a person; an update that does not fit the order's state changes nothing.
+
+A provider's batch is answered item by item: an item that is not a valid message, or that cannot
+be stored, is refused on its own (`accepted: false`, `retry: false`: sending it again cannot
+help) while the valid items of the same batch are applied. `retry: true` marks a passing refusal
+(the database was busy), after which the provider sends the item again.
 """
 
 from __future__ import annotations
@@ -9,25 +14,53 @@ from __future__ import annotations
 import logging
 import uuid as uuid_lib
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal
 
-from django.db import transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 
 from accounting.services import UsageReport, usage_report
 from federation.exceptions import DomainError
 from federation.models import RoleGrant
 from marketplace import services as marketplace
-from marketplace.models import Order, Resource
+from marketplace.models import Order, Resource, ResourceState
+from protocol.messages import MAX_USAGE_AMOUNT, ProtocolError
 
 from .models import OutboxMessage, Provider, UserConnection
 from .payloads import membership_change
 
 logger = logging.getLogger(__name__)
 
+USAGE_PLACES = Decimal("1e-10")  # the decimal places usage is stored with
 
-def _result(order_uuid: str, accepted: bool, detail: str = "") -> dict:
-    return {"order_uuid": order_uuid, "accepted": accepted, "detail": detail}
+
+def _result(order_uuid: str | None, accepted: bool, detail: str = "") -> dict:
+    return {"order_uuid": order_uuid, "accepted": accepted, "detail": detail, "retry": False}
+
+
+def _invalid(error: ProtocolError) -> dict:
+    """The answer for an item that is not a valid message: which field, and why; never worth resending."""
+    return {"accepted": False, "detail": f"{error.field}: {error.reason}", "retry": False, "field": error.field}
+
+
+def _raw_key(raw, key: str, kind=str):
+    """The item's own id as sent, if it is a plausible one, so that a refusal names its item."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    if isinstance(value, kind) and not isinstance(value, bool) and len(str(value)) <= 36:
+        return value
+    return None
+
+
+def order_updates_receive(*, provider: Provider, items: list, raw: list) -> list[dict]:
+    """A result per item of the request, in order: invalid items refused, the valid ones applied."""
+    valid = [item for item in items if not isinstance(item, ProtocolError)]
+    applied = iter(order_updates_apply(provider=provider, updates=valid))
+    return [
+        {"order_uuid": _raw_key(raw[i], "order_uuid"), **_invalid(item)}
+        if isinstance(item, ProtocolError)
+        else next(applied)
+        for i, item in enumerate(items)
+    ]
 
 
 def order_updates_apply(*, provider: Provider, updates) -> list[dict]:
@@ -78,35 +111,60 @@ def _apply_one(order, update, batch) -> dict:
     return _result(update.order_uuid, True)
 
 
-def usage_records_import(*, provider: Provider, records) -> int:
-    """Month-cumulative usage records of this provider's resources; unknown resources are skipped."""
+def usage_records_import(*, provider: Provider, records: list, raw: list | None = None) -> tuple[int, list[dict]]:
+    """Month-cumulative usage records of this provider's resources, each on its own.
+
+    `records` may hold ProtocolErrors for entries that did not parse (`raw` has the entries as
+    sent). A record of an unknown resource, or one that cannot be stored, is refused while the
+    others are stored. Returns (usage rows changed, a result per record in order).
+    """
+    raw = raw if raw is not None else [None] * len(records)
+    wanted = {r.resource_uuid for r in records if not isinstance(r, ProtocolError)}
     resources = dict(
-        Resource.objects.filter(
-            uuid__in={r.resource_uuid for r in records}, offering__provider_link__provider=provider
-        ).values_list("uuid", "id")
+        Resource.objects.filter(uuid__in=wanted, offering__provider_link__provider=provider).values_list("uuid", "id")
     )
-    reports = []
-    for record in records:
-        resource_id = resources.get(uuid_lib.UUID(record.resource_uuid))
-        if resource_id is None:
-            logger.warning("%s reported usage of unknown resource %s", provider.slug, record.resource_uuid)
-            continue
-        try:
-            amount = Decimal(record.amount)
-        except InvalidOperation:
-            continue
-        reports.append(
-            UsageReport(
-                resource_id=resource_id,
-                component_type=record.component_type,
-                billing_period=date.fromisoformat(record.billing_month),
-                usage=amount,
-                username=record.username or "",
-            )
-        )
-    changed = usage_report(reports=reports)
-    _refresh_current_usages({r.resource_id for r in reports})
-    return changed
+    changed, results, touched = 0, [], set()
+    with transaction.atomic():
+        for record, sent in zip(records, raw, strict=True):
+            if isinstance(record, ProtocolError):
+                results.append({"cursor": _raw_key(sent, "cursor", int), **_invalid(record)})
+                continue
+            resource_id = resources.get(uuid_lib.UUID(record.resource_uuid))
+            outcome = _usage_store(provider, record, resource_id)
+            if isinstance(outcome, dict):
+                results.append({"cursor": record.cursor, **outcome})
+                continue
+            changed += outcome
+            touched.add(resource_id)
+            results.append({"cursor": record.cursor, "accepted": True, "detail": "", "retry": False})
+        _refresh_current_usages(touched)
+    return changed, results
+
+
+def _usage_store(provider: Provider, record, resource_id: int | None) -> int | dict:
+    """Store one record in a savepoint: the number of rows changed, or the refusal."""
+    if resource_id is None:
+        logger.warning("%s reported usage of unknown resource %s", provider.slug, record.resource_uuid)
+        return {"accepted": False, "detail": "No such resource at this provider.", "retry": False}
+    amount = Decimal(record.amount).quantize(USAGE_PLACES, context=Context(prec=60))
+    if amount >= MAX_USAGE_AMOUNT:
+        return {"accepted": False, "detail": "amount: too large to be stored", "retry": False}
+    report = UsageReport(
+        resource_id=resource_id,
+        component_type=record.component_type,
+        billing_period=date.fromisoformat(record.billing_month),
+        usage=amount,
+        username=record.username or "",
+    )
+    try:
+        with transaction.atomic():
+            return usage_report(reports=[report])
+    except OperationalError as exc:
+        logger.warning("%s usage record %s not stored for now: %s", provider.slug, record.cursor, exc)
+        return {"accepted": False, "detail": "The database is busy; send the record again.", "retry": True}
+    except DatabaseError as exc:
+        logger.warning("%s usage record %s cannot be stored: %s", provider.slug, record.cursor, exc)
+        return {"accepted": False, "detail": "The record cannot be stored.", "retry": False}
 
 
 def _refresh_current_usages(resource_ids: set[int]) -> None:
@@ -154,7 +212,7 @@ def _announce_connected_user(provider: Provider, connection: UserConnection) -> 
 
     project_ids = set(
         Resource.objects.filter(offering__provider_link__provider=provider)
-        .exclude(state="terminated")
+        .exclude(state=ResourceState.TERMINATED)
         .values_list("project_id", flat=True)
     )
     grants = RoleGrant.objects.active().filter(user=connection.user, project_id__in=project_ids)

@@ -142,13 +142,17 @@ class SigningKey(models.Model):
 
 
 class SeenToken(models.Model):
-    """Token ids already accepted from providers, kept until they expire (replay protection)."""
+    """Token ids already accepted from providers, per issuer, kept until they expire (replay protection)."""
 
-    jti = models.CharField(max_length=64, unique=True)
+    issuer = models.CharField(max_length=50)
+    jti = models.CharField(max_length=255)
     expires_at = models.DateTimeField(db_index=True)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "jti"], name="seen_token_once_per_issuer")]
+
     def __str__(self):
-        return self.jti
+        return f"{self.issuer}:{self.jti}"
 
 
 class UserConnection(models.Model):

@@ -54,11 +54,11 @@ def membership_listener(*, grant: RoleGrant, action: str) -> None:
     """Tell every provider that runs a live resource of the project about the membership change."""
     if grant.project_id is None:
         return
-    from marketplace.models import Resource
+    from marketplace.models import Resource, ResourceState
 
     provider_ids = (
         Resource.objects.filter(project_id=grant.project_id)
-        .exclude(state="terminated")
+        .exclude(state=ResourceState.TERMINATED)
         .filter(offering__provider_link__isnull=False)
         .values_list("offering__provider_link__provider_id", flat=True)
         .distinct()

@@ -48,12 +48,19 @@ def outbox_deliver(*, provider_id: int) -> tuple[int, float | None]:
 
 
 def _next_retry_in(provider_id: int) -> float | None:
-    row = (
-        OutboxMessage.objects.filter(provider_id=provider_id, state=OutboxMessage.State.PENDING)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    """When the earliest pending message not held by another run is due.
+
+    Messages another run is sending (locked) are left to that run, which looks again when its call
+    returns: a run must not come back every fraction of a second while a call to a slow provider lasts.
+    """
+    with transaction.atomic():
+        row = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(provider_id=provider_id, state=OutboxMessage.State.PENDING)
+            .order_by("next_attempt_at")
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
     return None if row is None else max((row - timezone.now()).total_seconds(), 0.0)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.db import transaction
 
 from federation.exceptions import PermissionDenied, UpstreamUnavailable, ValidationFailed
 from federation.models import Customer, User
-from federation.permissions import is_operator
+from federation.permissions import is_operator, may_write
 from protocol.keys import KeySet
 
 from .client import ProviderCallFailed, ProviderClient
@@ -40,7 +41,7 @@ def provider_register(
 ) -> Provider:
     """Staff register providers; the manifest is pulled right after the registration commits."""
     if not is_operator(actor):
-        raise PermissionDenied("Only staff and support may register providers.")
+        raise PermissionDenied("Only staff may register providers.")
     if not SLUG_RE.match(slug or ""):
         raise ValidationFailed("Lower-case letters, digits and dashes, at most 50.", field="slug")
     if Provider.objects.filter(slug=slug).exists():
@@ -59,7 +60,7 @@ def provider_register(
 def provider_update_keys(*, actor: User, provider: Provider, jwks: dict) -> Provider:
     """Replace the provider's published keys (rotation: publish old and new together, then drop the old)."""
     if not is_operator(actor):
-        raise PermissionDenied("Only staff and support may change provider keys.")
+        raise PermissionDenied("Only staff may change provider keys.")
     provider.jwks = _check_jwks(jwks)
     provider.save(update_fields=["jwks"])
     return provider
@@ -71,9 +72,20 @@ def offering_link_provider(*, offering, provider: Provider) -> ProviderOffering:
 
 
 def connection_request(*, user: User, provider: Provider) -> UserConnection:
-    """Ask the provider where to send the user to log in locally; it confirms the username later."""
+    """Ask the provider where to send the user to log in locally; it confirms the username later.
+
+    Only those who can use an account there may ask: staff, and members of a project with a
+    resource at the provider. The call is made while the client waits, so it is bounded by
+    PROVIDER_CONNECT_TIMEOUT (a few seconds), and a provider known to be down is not called at all.
+    """
+    from .selectors import providers_connectable_by
+
+    if not may_write(user) or not providers_connectable_by(user).filter(id=provider.id).exists():
+        raise PermissionDenied("Only members of a project with a resource at this provider may connect to it.")
     if provider.status != Provider.Status.ENABLED:
         raise ValidationFailed(f"Provider {provider.slug} is {provider.status}.", field="provider")
+    if not provider.available:
+        raise UpstreamUnavailable(f"Provider {provider.slug} is not answering at the moment; try again later.")
     connection = UserConnection.objects.create(user=user, provider=provider)
     payload = {
         "connection_id": str(connection.uuid),
@@ -82,7 +94,8 @@ def connection_request(*, user: User, provider: Provider) -> UserConnection:
         "full_name": user.full_name,
     }
     try:
-        answer = ProviderClient(provider).request_connection(payload)
+        timeout = min(settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_TIMEOUT)
+        answer = ProviderClient(provider, timeout=timeout).request_connection(payload)
     except ProviderCallFailed as exc:
         connection.delete()
         raise UpstreamUnavailable(f"The provider could not start the connection: {exc.message}") from None

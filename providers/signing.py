@@ -51,26 +51,28 @@ def published_jwks() -> dict:
     return jwks(*entries)
 
 
-def request_headers(provider: Provider, body: bytes) -> dict:
+def request_headers(provider: Provider, body: bytes, *, method: str, path: str) -> dict:
     key = current_signing_key()
     return signed_headers(
         private_key=load_private_key(key.private_pem.encode()),
         kid=key.kid,
         issuer=settings.FEDERATION_ID,
         audience=provider.slug,
+        method=method,
+        path=path,
         body=body,
         lifetime=settings.PROVIDER_TOKEN_LIFETIME,
     )
 
 
 class DatabaseReplayGuard:
-    """Remembers accepted token ids in the database, so every web process refuses a replay."""
+    """Remembers accepted token ids per issuer in the database, so every web process refuses a replay."""
 
-    def remember(self, jti: str, expires_at: int) -> bool:
+    def remember(self, issuer: str, jti: str, expires_at: int) -> bool:
         expires = dt.datetime.fromtimestamp(expires_at, tz=dt.UTC)
         try:
             with transaction.atomic():
-                SeenToken.objects.create(jti=jti[:64], expires_at=expires)
+                SeenToken.objects.create(issuer=issuer, jti=jti, expires_at=expires)
         except IntegrityError:
             return False
         return True
@@ -81,22 +83,33 @@ def seen_tokens_purge() -> int:
     return deleted
 
 
-def authenticate_provider(token: str, body: bytes) -> Provider:
-    """The provider that signed `token` for this request body, or TokenError."""
+def _unknown_key() -> TokenError:
+    """One answer for an unknown issuer, an unknown key and a disabled provider: ids cannot be probed."""
+    return TokenError("unknown_key", "no key of an enabled provider matches this token")
+
+
+def authenticate_provider(token: str, body: bytes, *, method: str, path: str) -> Provider:
+    """The provider that signed `token` for this request (method, path and body), or TokenError."""
     claims = unverified_claims(token)
-    provider = Provider.objects.filter(slug=str(claims.get("iss", ""))).first()
-    if provider is None:
-        raise TokenError("unknown_issuer", "no provider with this id is registered")
-    if provider.status == Provider.Status.DISABLED:
-        raise TokenError("provider_disabled", "this provider is disabled")
+    issuer = claims.get("iss")
+    provider = Provider.objects.filter(slug=issuer).first() if isinstance(issuer, str) and issuer else None
+    if provider is None or provider.status == Provider.Status.DISABLED:
+        raise _unknown_key()
     keys = KeySet(provider.jwks)
-    verify_token(
-        token,
-        key_lookup=keys.get,
-        audience=settings.FEDERATION_ID,
-        issuer=provider.slug,
-        replay_guard=DatabaseReplayGuard(),
-        body=body,
-        max_lifetime=settings.PROVIDER_TOKEN_MAX_LIFETIME,
-    )
+    try:
+        verify_token(
+            token,
+            key_lookup=keys.get,
+            audience=settings.FEDERATION_ID,
+            issuer=provider.slug,
+            replay_guard=DatabaseReplayGuard(),
+            method=method,
+            path=path,
+            body=body,
+            max_lifetime=settings.PROVIDER_TOKEN_MAX_LIFETIME,
+        )
+    except TokenError as exc:
+        if exc.reason == "unknown_key":
+            raise _unknown_key() from None
+        raise
     return provider

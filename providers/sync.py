@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from marketplace.models import Order, Resource
-from protocol.messages import OrderStatus, ProtocolError, UsagePage, VerifyResult
+from marketplace.models import Order, Resource, ResourceState
+from protocol.messages import Manifest, OrderStatus, ProtocolError, UsageRecord, VerifyResult, parse_each
 
 from .client import ProviderCallFailed, ProviderClient
 from .health import provider_record_failure, provider_record_success
@@ -32,8 +32,10 @@ def manifest_pull(*, provider: Provider) -> bool:
     except ProviderCallFailed as exc:
         _failed(provider, "manifest pull failed", exc)
         return False
-    if not isinstance(manifest, dict):
-        _failed(provider, "manifest pull failed", ValueError("the manifest is not an object"))
+    try:
+        manifest = Manifest.from_dict(manifest).to_dict()
+    except ProtocolError as exc:
+        _failed(provider, "manifest pull failed", ValueError(f"the manifest is invalid: {exc}"))
         return False
     Provider.objects.filter(id=provider.id).update(manifest=manifest, manifest_fetched_at=timezone.now())
     provider_record_success(provider_id=provider.id, field="last_manifest_pull_at")
@@ -41,21 +43,36 @@ def manifest_pull(*, provider: Provider) -> bool:
 
 
 def usage_pull(*, provider: Provider, max_pages: int = 50) -> int:
-    """Fetch usage records after the stored cursor, page by page; the cursor moves only after import."""
+    """Fetch usage records after the stored cursor, page by page; the cursor moves only after import.
+
+    A record that is not valid, or cannot be stored, is logged and passed over: reading it again
+    would not change it, and it must not keep the cursor from moving.
+    """
     imported = 0
     client = ProviderClient(provider)
     for _ in range(max_pages):
         try:
-            page = UsagePage.from_dict(client.usage(after=provider.usage_cursor))
+            data = client.usage(after=provider.usage_cursor)
+            records = parse_each(data, "records", UsageRecord.from_dict)
+            next_cursor = data.get("next_cursor")
+            if not isinstance(next_cursor, int) or isinstance(next_cursor, bool) or next_cursor < 0:
+                raise ProtocolError("next_cursor", "must be an integer >= 0")
         except (ProviderCallFailed, ProtocolError) as exc:
             _failed(provider, "usage pull failed", exc)
             return imported
-        if page.records:
-            imported += usage_records_import(provider=provider, records=page.records)
-        if page.next_cursor <= provider.usage_cursor or not page.records:
+        results = []
+        if records:
+            changed, results = usage_records_import(provider=provider, records=records, raw=data["records"])
+            imported += changed
+        for result in results:
+            if not result["accepted"]:
+                logger.warning("%s usage record %s passed over: %s", provider.slug, result["cursor"], result["detail"])
+        if any(result["retry"] for result in results):
+            break  # read the page again at the next pull
+        if next_cursor <= provider.usage_cursor or not records:
             break
-        provider.usage_cursor = page.next_cursor
-        Provider.objects.filter(id=provider.id).update(usage_cursor=page.next_cursor)
+        provider.usage_cursor = next_cursor
+        Provider.objects.filter(id=provider.id).update(usage_cursor=next_cursor)
     provider_record_success(provider_id=provider.id, field="last_usage_pull_at")
     return imported
 
@@ -63,7 +80,7 @@ def usage_pull(*, provider: Provider, max_pages: int = 50) -> int:
 def provider_verify(*, provider: Provider) -> dict | None:
     """Compare what we believe the provider runs with what it says it runs; the result is stored."""
     resources = Resource.objects.filter(offering__provider_link__provider=provider).exclude(
-        state__in=["terminated", "creating"]
+        state__in=[ResourceState.TERMINATED, ResourceState.CREATING]
     )
     believed = [
         {"resource_uuid": str(uuid), "backend_id": bid} for uuid, bid in resources.values_list("uuid", "backend_id")

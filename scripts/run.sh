@@ -63,7 +63,8 @@ if [ -x scripts/demo-agent.sh ]; then
   pids+=($!)
 fi
 echo
-echo "Web:    $FEDERATION_URL/  (API $FEDERATION_URL/api/, docs $FEDERATION_URL/api/docs/, admin $FEDERATION_URL/admin/)"
+echo "Portal: $FEDERATION_URL/  (log in as demo-staff / demo-password-change-me; admin $FEDERATION_URL/admin/)"
+echo "API:    $FEDERATION_URL/api/docs/  (Swagger UI; the OpenAPI schema at $FEDERATION_URL/api/schema/)"
 echo "Token:  $(cat "$FEDERATION_VAR_DIR/demo-token")   (curl -H \"Authorization: Token \$TOKEN\" $FEDERATION_URL/api/projects/)"
 echo "Logs:   $FEDERATION_VAR_DIR/log/   Stop with Ctrl-C."
 echo

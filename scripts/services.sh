@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and Redis answer on 127.0.0.1, starting them when installed but stopped.
+# Makes sure the tests' PostgreSQL (TEST_DATABASE_URL, by default 127.0.0.1:5432) and Redis (127.0.0.1)
+# answer, starting local ones when installed but stopped.
 set -uo pipefail
 
-pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+db_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/federation}
+hostport=${db_url#*://}
+hostport=${hostport%%/*}
+hostport=${hostport##*@}
+PG_HOST=${hostport%%:*}
+PG_PORT=5432
+[ "$hostport" != "$PG_HOST" ] && PG_PORT=${hostport##*:}
+
+pg_up() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null || (exec 3<>"/dev/tcp/$PG_HOST/$PG_PORT") 2>/dev/null; }
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
 
 if ! pg_up; then
-  if [ -d /etc/postgresql ] && command -v pg_ctlcluster >/dev/null; then
+  if [[ $PG_HOST =~ ^(127\.0\.0\.1|localhost)$ && $PG_PORT = 5432 ]] && [ -d /etc/postgresql ] && command -v pg_ctlcluster >/dev/null; then
     echo "Starting PostgreSQL..."
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
     for _ in $(seq 1 30); do pg_up && break; sleep 1; done
   fi
   if ! pg_up; then
-    echo "error: PostgreSQL is not answering on 127.0.0.1:5432 and could not be started." >&2
-    echo "       Install it (apt-get install postgresql) or set DATABASE_URL to a reachable server." >&2
+    echo "error: PostgreSQL is not answering on $PG_HOST:$PG_PORT and could not be started." >&2
+    echo "       Install it (apt-get install postgresql) or set TEST_DATABASE_URL to a reachable server." >&2
     exit 1
   fi
 fi

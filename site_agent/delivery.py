@@ -4,6 +4,10 @@ Whatever is waiting goes out at once, up to 100 messages per request; while a re
 new messages pile up and travel together in the next one, so batching needs no waiting. A message
 leaves the outbox only after a 2xx answer. Otherwise the sender backs off exponentially, with
 jitter, and tries again; the outbox is in the state file, so a restart loses nothing.
+
+A 2xx answer carries a result per message. A message refused for good (`accepted: false`: it is
+invalid, or does not fit the order's state) is dropped and logged, never sent again; only one
+refused with `retry: true` (the orchestrator was busy) stays for the next attempt, after a backoff.
 """
 
 from __future__ import annotations
@@ -74,12 +78,14 @@ class Sender(threading.Thread):
             return self._failed(
                 f"{len(rows)} {kind} message(s) refused: HTTP {response.status_code} {response.text[:200]}"
             )
-        self.store.outbox_delete(row_id for row_id, _ in rows)
-        if self.failures:
+        retry = self._retried(kind, rows, _results(response))
+        self.store.outbox_delete(row_id for row_id, _ in rows if row_id not in retry)
+        if self.failures and not retry:
             log.info("orchestrator reachable again after %d failed attempt(s)", self.failures)
+        log.info("delivered %d %s message(s)", len(rows) - len(retry), kind)
+        if retry:
+            return self._failed(f"{len(retry)} {kind} message(s) to be sent again: the orchestrator was busy")
         self.failures = 0
-        self._log_refusals(kind, response)
-        log.info("delivered %d %s message(s)", len(rows), kind)
         return len(rows)
 
     def _failed(self, message: str) -> None:
@@ -88,14 +94,24 @@ class Sender(threading.Thread):
         return None
 
     @staticmethod
-    def _log_refusals(kind: str, response: requests.Response) -> None:
-        """Per-item refusals are final: the orchestrator looked at the item and said no."""
-        try:
-            results = response.json().get("results", [])
-        except (ValueError, AttributeError):
-            return
-        for result in results if isinstance(results, list) else []:
-            if isinstance(result, dict) and result.get("accepted") is False:
-                log.warning(
-                    "orchestrator refused %s for order %s: %s", kind, result.get("order_uuid"), result.get("detail")
-                )
+    def _retried(kind: str, rows: list[tuple[int, dict]], results: list) -> set[int]:
+        """The rows to send again; the ones refused for good are logged and left to be deleted."""
+        retry = set()
+        for (row_id, payload), result in zip(rows, results, strict=False):
+            if not isinstance(result, dict) or result.get("accepted") is not False:
+                continue
+            if result.get("retry") is True:
+                retry.add(row_id)
+                continue
+            subject = payload.get("order_uuid") or f"{payload.get('resource_uuid')} {payload.get('component_type')}"
+            log.warning("orchestrator refused %s %s for good, dropped: %s", kind, subject, result.get("detail"))
+        return retry
+
+
+def _results(response: requests.Response) -> list:
+    """The per-message results of a 2xx answer, in the order the messages were sent."""
+    try:
+        results = response.json().get("results", [])
+    except (ValueError, AttributeError):
+        return []
+    return results if isinstance(results, list) else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -49,6 +50,8 @@ class OrchestratorClient:
             kid=self.kid,
             issuer=self.provider_id,
             audience=self.audience,
+            method="POST",
+            path=urlsplit(self.url + path).path,
             body=body,
         )
         return self.session.post(self.url + path, data=body, headers=headers, timeout=self.timeout)
@@ -101,7 +104,7 @@ class OrchestratorKeys:
 
 
 class RequestVerifier:
-    """Checks the bearer token of a request coming from the orchestrator."""
+    """Checks the bearer token of a request coming from the orchestrator, made for this method and path."""
 
     def __init__(self, *, keys: OrchestratorKeys, provider_id: str, issuer: str, replay_guard: ReplayGuard):
         self.keys = keys
@@ -109,7 +112,7 @@ class RequestVerifier:
         self.issuer = issuer
         self.replay_guard = replay_guard
 
-    def verify(self, authorization: str | None, body: bytes) -> dict:
+    def verify(self, authorization: str | None, body: bytes, *, method: str, path: str) -> dict:
         token = bearer_token(authorization)
         if token is None:
             raise TokenError("missing_token", "an Authorization: Bearer token is required")
@@ -119,5 +122,7 @@ class RequestVerifier:
             audience=self.provider_id,
             issuer=self.issuer,
             replay_guard=self.replay_guard,
+            method=method,
+            path=path,
             body=body,
         )

@@ -1,7 +1,7 @@
 """The agent's HTTP front: stdlib ThreadingHTTPServer, JSON in and out, errors as clear 4xx answers.
 
 Every endpoint except the public key set, the health check and the browser pages of the connection
-flow needs a bearer token from the orchestrator, bound to the request body.
+flow needs a bearer token from the orchestrator, made for the request's method, path and body.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class Handler(BaseHTTPRequestHandler):
         route, params = self._route(method, url.path)
         if route.signed:
             try:
-                self.server.verifier.verify(self.headers.get("Authorization"), body)
+                self.server.verifier.verify(self.headers.get("Authorization"), body, method=method, path=url.path)
             except TokenError as exc:
                 log.warning("refused %s %s: %s (%s)", method, url.path, exc.reason, exc.detail)
                 raise HttpError(401, exc.detail, reason=exc.reason) from None

@@ -15,7 +15,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from protocol.messages import ConnectionRequest, MembershipChange, OrderAck, OrderItem
+from protocol.messages import (
+    MAX_ERROR_MESSAGE,
+    UPDATE_STATES,
+    ConnectionRequest,
+    MembershipChange,
+    OrderAck,
+    OrderItem,
+    OrderStatus,
+    clean_text,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -195,8 +204,14 @@ class Store:
         error_message: str = "",
         allocation: dict | None = None,
     ) -> None:
-        """Record the outcome, the allocation it leaves and the update for the orchestrator, at once."""
+        """Record the outcome, the allocation it leaves and the update for the orchestrator, at once.
+
+        The update is checked as the orchestrator will check it (ProtocolError otherwise), so that an
+        update it could only refuse is never queued; a backend's error text is made storable first.
+        """
+        error_message = clean_text(error_message, MAX_ERROR_MESSAGE)
         update = {"order_uuid": order_uuid, "state": state, "backend_id": backend_id, "error_message": error_message}
+        OrderStatus.from_dict(update, states=UPDATE_STATES)
         with self.transaction() as db:
             db.execute(
                 "UPDATE orders SET state = ?, backend_id = ?, error_message = ?, finished_at = ? WHERE order_uuid = ?",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from protocol.messages import ProtocolError, UsageRecord
 from site_agent.allocations import to_allocation
 from site_agent.backends.base import Backend
 from site_agent.store import Store
@@ -63,16 +64,20 @@ class UsageSampler:
             if report.amount < 0:
                 log.warning("usage of %s: negative %s ignored", record["backend_id"], report.component_type)
                 continue
-            samples.append(
-                {
-                    "resource_uuid": record["resource_uuid"],
-                    "backend_id": record["backend_id"],
-                    "component_type": report.component_type,
-                    "billing_month": month.isoformat(),
-                    "amount": decimal_string(report.amount),
-                    "username": report.username or "",
-                }
-            )
+            sample = {
+                "resource_uuid": record["resource_uuid"],
+                "backend_id": record["backend_id"],
+                "component_type": report.component_type,
+                "billing_month": month.isoformat(),
+                "amount": decimal_string(report.amount),
+                "username": report.username or "",
+            }
+            try:
+                UsageRecord.from_dict({"cursor": 1, **sample})  # what the orchestrator would refuse is not kept
+            except ProtocolError as exc:
+                log.warning("usage of %s: %s ignored: %s", record["backend_id"], report.component_type[:60], exc)
+                continue
+            samples.append(sample)
         return samples
 
 

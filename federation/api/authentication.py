@@ -1,6 +1,7 @@
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from federation import services
 from federation.models import AuthToken
 from federation.models.tokens import hash_token_key
 
@@ -27,6 +28,9 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Token has expired; log in again.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        if not token.matches_password():
+            raise exceptions.AuthenticationFailed("Token revoked: the password was changed; log in again.")
+        services.token_mark_used(token=token)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -8,6 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from federation.validation import json_problem
+
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 _UUID_RE = re.compile(r"([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})/?$")
 
@@ -91,3 +93,84 @@ class RelatedUrlField(serializers.Field):
         if obj is None:
             self.fail("does_not_exist")
         return obj
+
+
+def user_is_visible(request, user_id: int) -> bool:
+    """Whether the requester may see this user (`User.objects.visible_to`), asked once per user and request."""
+    viewer = getattr(request, "user", None)
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    if user_id == viewer.id or viewer.is_staff or viewer.is_support:
+        return True
+    known = request.__dict__.setdefault("_visible_users", {})
+    if user_id not in known:
+        from federation.models import User
+
+        known[user_id] = User.objects.visible_to(viewer).filter(id=user_id).exists()
+    return known[user_id]
+
+
+class VisibleUserField(serializers.Field):
+    """`attr` of the user at `source` (e.g. a grant's `created_by`), or null when the requester may not see them.
+
+    A list queryset that annotates `<source>_visible` (a boolean, e.g. an `Exists` over
+    `User.objects.visible_to(viewer)`) answers without a query per row; otherwise the answer is
+    looked up once per user and request.
+    """
+
+    attr = ""
+
+    def __init__(self, **kwargs):
+        kwargs["read_only"] = True
+        kwargs["allow_null"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        user = super().get_attribute(instance)
+        if user is None:
+            return None
+        visible = getattr(instance, f"{self.source_attrs[-1]}_visible", None)
+        if visible is None:
+            visible = user_is_visible(self.context.get("request"), user.pk)
+        return getattr(user, self.attr) if visible else None
+
+    def to_representation(self, value):
+        return str(value)
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class VisibleUserUuidField(VisibleUserField):
+    attr = "uuid"
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class VisibleUserFullNameField(VisibleUserField):
+    attr = "full_name"
+
+
+class JSONValueField(serializers.JSONField):
+    """A JSON value that can be stored as jsonb: no NUL (U+0000) in strings or keys, finite numbers,
+    bounded nesting. Every JSON-typed input of the API uses it (or JSONObjectField)."""
+
+    def to_internal_value(self, data):
+        try:
+            value = super().to_internal_value(data)
+        except RecursionError:  # a JSON string given in a form field, nested past the stack
+            raise serializers.ValidationError("value: nested too deeply.") from None
+        problem = json_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(JSONValueField):
+    """A JSON object (as JSONValueField)."""
+
+    default_error_messages = {"not_object": "Expected an object."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_object")
+        return value

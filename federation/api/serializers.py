@@ -5,9 +5,9 @@ from django.db import models
 from rest_framework import fields as drf_fields
 from rest_framework import relations, serializers
 
-from federation.models import Customer, Project, Role, RoleGrant, User
+from federation.models import AuthToken, Customer, Project, Role, RoleGrant, User
 
-from .fields import RelatedUrlField, UrlField, parse_uuid
+from .fields import RelatedUrlField, UrlField, VisibleUserFullNameField, VisibleUserUuidField, parse_uuid
 
 
 class ReadListSerializer(serializers.ListSerializer):
@@ -93,8 +93,8 @@ class CustomerWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150)
     native_name = optional_text(max_length=160)
     abbreviation = optional_text(max_length=12)
-    contact_details = optional_text()
-    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
+    contact_details = optional_text(max_length=1000)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
     phone_number = optional_text(max_length=40)
     backend_id = optional_text(max_length=255)
 
@@ -135,7 +135,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 class ProjectWriteSerializer(serializers.Serializer):
     customer = RelatedUrlField("customer-detail", queryset=lambda request: Customer.objects.visible_to(request.user))
     name = serializers.CharField(max_length=200)
-    description = optional_text()
+    description = optional_text(max_length=2000)
     end_date = serializers.DateField(required=False, allow_null=True)
     backend_id = optional_text(max_length=255)
     oecd_fos_2007_code = optional_text(max_length=5)
@@ -160,6 +160,7 @@ class UserSerializer(serializers.ModelSerializer):
             "cuid",
             "is_staff",
             "is_support",
+            "is_identity_manager",
             "is_active",
             "date_joined",
             "registration_method",
@@ -170,7 +171,7 @@ class UserSerializer(serializers.ModelSerializer):
 class UserWriteSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     full_name = optional_text(max_length=200)
-    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
     cuid = optional_text(max_length=255)
 
 
@@ -195,8 +196,9 @@ class RoleGrantSerializer(serializers.ModelSerializer):
     role = serializers.CharField(source="role.name")
     role_name = serializers.CharField(source="role.name")
     role_uuid = serializers.UUIDField(source="role.uuid")
-    created_by_uuid = serializers.UUIDField(source="created_by.uuid", allow_null=True, default=None)
-    created_by_full_name = serializers.CharField(source="created_by.full_name", allow_null=True, default=None)
+    # Who granted the role, when the requester may see them (User.objects.visible_to); otherwise null.
+    created_by_uuid = VisibleUserUuidField(source="created_by")
+    created_by_full_name = VisibleUserFullNameField(source="created_by")
 
     class Meta:
         list_serializer_class = ReadListSerializer
@@ -222,8 +224,8 @@ class RoleGrantSerializer(serializers.ModelSerializer):
 class MembershipSerializer(serializers.Serializer):
     """Payload of add_user / delete_user / update_user: user (uuid or URL), role (name or uuid)."""
 
-    user = serializers.CharField()
-    role = serializers.CharField()
+    user = serializers.CharField(max_length=500)
+    role = serializers.CharField(max_length=100)
     expiration_time = serializers.DateTimeField(required=False, allow_null=True)
 
     def validate_user(self, value):
@@ -247,12 +249,28 @@ class DetailSerializer(serializers.Serializer):
 
 
 class PasswordLoginSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    # Bounded before anything else sees them: a username is at most what the model holds.
+    username = serializers.CharField(max_length=User._meta.get_field("username").max_length)
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False, max_length=4096)
 
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class AuthTokenSerializer(serializers.ModelSerializer):
+    """One of the caller's API tokens; the key itself is never shown (only its first characters)."""
+
+    is_current = serializers.SerializerMethodField(help_text="Whether this request was made with this token.")
+
+    class Meta:
+        model = AuthToken
+        fields = ["uuid", "prefix", "created", "expires_at", "last_used", "is_current"]
+        read_only_fields = fields
+
+    def get_is_current(self, token) -> bool:
+        request = self.context.get("request")
+        return isinstance(getattr(request, "auth", None), AuthToken) and request.auth.id == token.id
 
 
 class RemoteUserSerializer(serializers.Serializer):

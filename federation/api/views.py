@@ -3,20 +3,18 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from federation import identity, services
 from federation.exceptions import PermissionDenied
 from federation.filters import CustomerFilter, ProjectFilter, UserFilter
-from federation.models import Customer, Project, Role, User
+from federation.models import AuthToken, Customer, Project, Role, User
 
 from . import serializers as s
+from .authentication import HashedTokenAuthentication
+from .permissions import IsIdentityManager
+from .throttling import LoginThrottle
 from .viewsets import BaseViewSet, MembershipMixin
-
-
-class LoginThrottle(AnonRateThrottle):
-    scope = "login"
 
 
 class PasswordLoginView(APIView):
@@ -30,8 +28,38 @@ class PasswordLoginView(APIView):
     def post(self, request):
         payload = s.PasswordLoginSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        key = services.token_login(**payload.validated_data)
+        key = services.token_login(request=request, **payload.validated_data)
         return Response({"token": key})
+
+
+class LogoutView(APIView):
+    """Revoke the token this request is made with."""
+
+    authentication_classes = [HashedTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        services.token_revoke(actor=request.user, token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuthTokenViewSet(mixins.RetrieveModelMixin, BaseViewSet):
+    """The caller's own API tokens, to review and revoke (staff too see only their own).
+
+    Revoking one's own token is not a write to the federation's data, so read-only accounts may too.
+    """
+
+    serializer_class = s.AuthTokenSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends = []
+
+    def get_queryset(self):
+        return AuthToken.objects.usable_by(self.request.user)
+
+    def destroy(self, request, uuid=None):
+        services.token_revoke(actor=request.user, token=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CustomerViewSet(MembershipMixin, mixins.RetrieveModelMixin, BaseViewSet):
@@ -127,9 +155,12 @@ class RoleViewSet(mixins.RetrieveModelMixin, BaseViewSet):
 
 
 class RemoteEduteamsView(APIView):
-    """Map a federated community identifier (CUID) to the local user, creating it from the registry."""
+    """Map a federated community identifier (CUID) to the local user, creating it from the registry.
 
-    permission_classes = [IsAuthenticated]
+    For staff and identity managers (`is_identity_manager`); everyone else gets a 403.
+    """
+
+    permission_classes = [IsAuthenticated, IsIdentityManager]
 
     @extend_schema(request=s.RemoteUserSerializer, responses={200: s.RemoteUserResponseSerializer})
     def post(self, request):

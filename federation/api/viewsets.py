@@ -4,19 +4,25 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from federation import services
 from federation.filters import RoleGrantFilter
-from federation.models import Customer, RoleGrant
+from federation.selectors import role_grants_visible_to
 
+from .permissions import SupportIsReadOnly
 from .schema import FederationAutoSchema
 from .serializers import DetailSerializer, MembershipSerializer, RoleGrantSerializer
 
 
 class BaseViewSet(viewsets.GenericViewSet):
-    """Detail routes by uuid; HEAD on a list answers the count in X-Result-Count without rows."""
+    """Detail routes by uuid; HEAD on a list answers the count in X-Result-Count without rows.
 
+    Read-only accounts (global support) are refused every write here, whatever the viewset.
+    """
+
+    permission_classes = [IsAuthenticated, SupportIsReadOnly]
     lookup_field = "uuid"
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
     schema = FederationAutoSchema()
@@ -82,8 +88,7 @@ class MembershipMixin:
     @action(detail=True, methods=["get"], filter_backends=[])
     def list_users(self, request, uuid=None):
         scope = self.get_object()
-        scope_field = "customer" if isinstance(scope, Customer) else "project"
-        grants = RoleGrant.objects.active().filter(**{scope_field: scope}).select_related("user", "role", "created_by")
+        grants = role_grants_visible_to(request.user, scope=scope)
         grants = RoleGrantFilter(request.query_params, queryset=grants, request=request)
         if not grants.is_valid():
             return Response(grants.errors, status=status.HTTP_400_BAD_REQUEST)

@@ -5,10 +5,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 
-def _active_grants(user):
+def _active_grants_model():
     from .roles import RoleGrant
 
-    return RoleGrant.objects.active().filter(user=user)
+    return RoleGrant.objects.active()
+
+
+def _active_grants(user):
+    return _active_grants_model().filter(user=user)
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -46,3 +50,33 @@ class ProjectQuerySet(models.QuerySet):
     def past_end_date(self, today=None):
         today = today or timezone.localdate()
         return self.filter(end_date__lt=today)
+
+
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, viewer):
+        """Who may see whom: the one rule behind /api/users/, `list_users`, the portal and every person shown.
+
+        Staff and support see everyone. Others see themselves; the people holding a role on a
+        customer where they hold a customer role, or on a project they can see (so an owner sees the
+        members of the customer's projects, whom they manage, and a project member sees the other
+        members, but not the organisation's owners); and the people that apps building on the
+        structure add through `hooks.register_user_visibility` (the marketplace: who placed,
+        reviewed or changed the state of an order or resource the viewer can see).
+        """
+        if not viewer.is_authenticated:
+            return self.none()
+        if viewer.is_staff or viewer.is_support:
+            return self
+        from federation.hooks import user_visibility_rules
+
+        from .structure import Project
+
+        grants = _active_grants(viewer)
+        my_customers = grants.filter(customer__isnull=False).values("customer_id")
+        shared = _active_grants_model().filter(
+            Q(customer_id__in=my_customers) | Q(project_id__in=Project.objects.visible_to(viewer).values("id"))
+        )
+        visible = Q(id=viewer.id) | Q(id__in=shared.values("user_id"))
+        for rule in user_visibility_rules():
+            visible |= rule(viewer)
+        return self.filter(visible)

@@ -59,7 +59,7 @@ class Customer(models.Model):
     slug = models.SlugField(max_length=60, unique=True, help_text="Stable short name, used by providers.")
     native_name = models.CharField(max_length=160, blank=True)
     abbreviation = models.CharField(max_length=12, blank=True)
-    contact_details = models.TextField(blank=True)
+    contact_details = models.TextField(max_length=1000, blank=True)
     email = models.EmailField(blank=True)
     phone_number = models.CharField(max_length=40, blank=True)
     backend_id = models.CharField(max_length=255, blank=True)
@@ -80,7 +80,7 @@ class Project(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="projects")
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, help_text="Stable short name within the customer, used by providers.")
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=2000, blank=True)
     end_date = models.DateField(null=True, blank=True, help_text="Resources are terminated after this day.")
     backend_id = models.CharField(max_length=255, blank=True)
     oecd_fos_2007_code = models.CharField(

@@ -3,28 +3,7 @@ import uuid
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
-
-class UserQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Staff and support see everyone; others see themselves and the people of their scopes.
-
-        The people of a scope are those holding a role on a customer where the user holds a
-        customer role, or on a project visible to the user (so an owner sees the members of the
-        customer's projects, whom they manage, and a project member sees the other members).
-        """
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_staff or user.is_support:
-            return self
-        from .roles import RoleGrant
-        from .structure import Project
-
-        my_customers = RoleGrant.objects.active().filter(user=user, customer__isnull=False).values("customer_id")
-        shared = RoleGrant.objects.active().filter(
-            models.Q(customer_id__in=my_customers)
-            | models.Q(project_id__in=Project.objects.visible_to(user).values("id"))
-        )
-        return self.filter(models.Q(id=user.id) | models.Q(id__in=shared.values("user_id")))
+from .managers import UserQuerySet
 
 
 class FederationUserManager(UserManager.from_queryset(UserQuerySet)):
@@ -45,6 +24,10 @@ class User(AbstractUser):
         help_text="Federated identifier of the person; unique when set.",
     )
     is_support = models.BooleanField(default=False, help_text="Global support: may read everything.")
+    is_identity_manager = models.BooleanField(
+        default=False,
+        help_text="May look up and create federated users by community user ID (CUID).",
+    )
     registration_method = models.CharField(max_length=50, blank=True, default="local")
 
     objects = FederationUserManager()

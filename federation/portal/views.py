@@ -5,7 +5,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from federation.filters import ProjectFilter
-from federation.models import Project, RoleGrant
+from federation.models import Project
+from federation.selectors import role_grants_visible_to
 
 
 @login_required
@@ -22,5 +23,5 @@ def home(request):
 @login_required
 def project_detail(request, uuid):
     project = get_object_or_404(Project.objects.visible_to(request.user).select_related("customer"), uuid=uuid)
-    members = RoleGrant.objects.active().filter(project=project).select_related("user", "role")
+    members = role_grants_visible_to(request.user, scope=project)
     return render(request, "portal/project_detail.html", {"project": project, "members": members})

@@ -9,10 +9,12 @@ from .managers import OfferingQuerySet, PlanQuerySet
 
 
 class OfferingState(models.TextChoices):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    ARCHIVED = "archived"
+    """Waldur's offering states, spelled as Waldur serves them (`state=Active,Paused` in its clients)."""
+
+    DRAFT = "Draft", "Draft"
+    ACTIVE = "Active", "Active"
+    PAUSED = "Paused", "Paused"
+    ARCHIVED = "Archived", "Archived"
 
 
 class Offering(models.Model):
@@ -20,7 +22,7 @@ class Offering(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=150)
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=5000, blank=True)
     customer = models.ForeignKey(
         "federation.Customer",
         on_delete=models.PROTECT,
@@ -33,7 +35,7 @@ class Offering(models.Model):
         help_text="Selects the order processor (see marketplace.processors); 'manual' means a person completes orders.",
     )
     state = models.CharField(max_length=20, choices=OfferingState.choices, default=OfferingState.DRAFT)
-    terms_of_service = models.TextField(blank=True)
+    terms_of_service = models.TextField(max_length=20000, blank=True)
     terms_of_service_link = models.URLField(blank=True)
     options = models.JSONField(
         default=dict,
@@ -117,7 +119,7 @@ class Plan(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="plans")
     name = models.CharField(max_length=150)
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=2000, blank=True)
     unit = models.CharField(max_length=10, choices=PlanUnit.choices, default=PlanUnit.MONTH)
     archived = models.BooleanField(default=False, help_text="Archived plans stay on existing resources only.")
     created = models.DateTimeField(auto_now_add=True)

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 
 from .managers import StateChangeQuerySet
+from .orders import OrderState
+from .resources import ResourceState
 
 
 class StateChange(models.Model):
@@ -37,3 +39,16 @@ class StateChange(models.Model):
     def __str__(self):
         subject = self.order or self.resource
         return f"{subject}: {self.from_state or '∅'} → {self.to_state}"
+
+    @property
+    def from_label(self) -> str:
+        return self._label(self.from_state)
+
+    @property
+    def to_label(self) -> str:
+        return self._label(self.to_state)
+
+    def _label(self, state: str) -> str:
+        """The state as people read it: an order's or a resource's label (a state no longer known as is)."""
+        states = OrderState if self.order_id else ResourceState
+        return states(state).label if state in states.values else state

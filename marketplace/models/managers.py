@@ -21,9 +21,12 @@ class OfferingQuerySet(models.QuerySet):
         """Signed-in users see active and paused offerings; the provider's owners and operators see all."""
         if not user.is_authenticated:
             return self.none()
+        from .catalogue import OfferingState
+
         if user.is_staff or user.is_support:
             return self
-        return self.filter(Q(state__in=["active", "paused"]) | Q(customer_id__in=_owned_customers(user)))
+        listed = [OfferingState.ACTIVE, OfferingState.PAUSED]
+        return self.filter(Q(state__in=listed) | Q(customer_id__in=_owned_customers(user)))
 
 
 class PlanQuerySet(models.QuerySet):

@@ -14,13 +14,15 @@ class OrderType(models.TextChoices):
 
 
 class OrderState(models.TextChoices):
-    PENDING_CONSUMER = "pending-consumer"
-    PENDING_PROVIDER = "pending-provider"
-    EXECUTING = "executing"
-    DONE = "done"
-    ERRED = "erred"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
+    """Waldur's order states, lower-case as Waldur serves them; the labels are what people read."""
+
+    PENDING_CONSUMER = "pending-consumer", "Pending consumer"
+    PENDING_PROVIDER = "pending-provider", "Pending provider"
+    EXECUTING = "executing", "Executing"
+    DONE = "done", "Done"
+    ERRED = "erred", "Erred"
+    CANCELED = "canceled", "Canceled"
+    REJECTED = "rejected", "Rejected"
 
 
 # States in which an order still holds its resource: a resource has at most one such order.
@@ -56,8 +58,8 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     provider_reviewed_at = models.DateTimeField(null=True, blank=True)
-    error_message = models.TextField(blank=True)
-    error_traceback = models.TextField(blank=True)
+    error_message = models.TextField(max_length=2000, blank=True)
+    error_traceback = models.TextField(max_length=20000, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)

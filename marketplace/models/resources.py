@@ -6,12 +6,14 @@ from .managers import ResourceQuerySet
 
 
 class ResourceState(models.TextChoices):
-    CREATING = "creating"
-    OK = "OK"
-    ERRED = "erred"
-    UPDATING = "updating"
-    TERMINATING = "terminating"
-    TERMINATED = "terminated"
+    """Waldur's resource states, spelled as Waldur serves them: its clients compare them exactly."""
+
+    CREATING = "Creating", "Creating"
+    OK = "OK", "OK"
+    ERRED = "Erred", "Erred"
+    UPDATING = "Updating", "Updating"
+    TERMINATING = "Terminating", "Terminating"
+    TERMINATED = "Terminated", "Terminated"
 
 
 class Resource(models.Model):
@@ -20,7 +22,7 @@ class Resource(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=150)
     slug = models.SlugField(max_length=60, help_text="Stable lower-case short name, unique within the offering.")
-    description = models.TextField(blank=True)
+    description = models.TextField(max_length=2000, blank=True)
     offering = models.ForeignKey("marketplace.Offering", on_delete=models.PROTECT, related_name="resources")
     plan = models.ForeignKey(
         "marketplace.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="resources"

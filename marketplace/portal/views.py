@@ -67,7 +67,9 @@ def offering_detail(request, uuid):
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
-            messages.success(request, f"Order placed: {order.type} {order.resource.name}, now {order.state}.")
+            messages.success(
+                request, f"Order placed: {order.type} {order.resource.name}, now {order.get_state_display().lower()}."
+            )
             return redirect("portal-order", uuid=order.uuid)
     return render(request, "marketplace/offering_detail.html", {"offering": offering, "form": form})
 
@@ -149,7 +151,7 @@ def resource_update_limits(request, uuid):
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
-            messages.success(request, f"New limits ordered; the update order is {order.state}.")
+            messages.success(request, f"New limits ordered; the update order is {order.get_state_display().lower()}.")
             return redirect("portal-order", uuid=order.uuid)
     return _resource_page(request, resource, limits_form=form)
 
@@ -165,7 +167,9 @@ def resource_terminate(request, uuid):
         except DomainError as exc:
             error = exc.message
         else:
-            messages.success(request, f"Termination ordered; the terminate order is {order.state}.")
+            messages.success(
+                request, f"Termination ordered; the terminate order is {order.get_state_display().lower()}."
+            )
             return redirect("portal-order", uuid=order.uuid)
     return render(request, "marketplace/resource_terminate.html", {"resource": resource, "error": error})
 

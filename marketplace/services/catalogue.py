@@ -8,6 +8,7 @@ from django.db import transaction
 
 from federation.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
 from federation.models import Customer, User
+from federation.validation import MAX_BIGINT
 from marketplace.models import BillingType, Offering, OfferingComponent, OfferingState, Plan, PlanComponent, PlanUnit
 from marketplace.permissions import can_manage_offering
 
@@ -41,6 +42,8 @@ OFFERING_TRANSITIONS = {
     "unpause": ((OfferingState.PAUSED,), OfferingState.ACTIVE),
     "archive": ((OfferingState.DRAFT, OfferingState.ACTIVE, OfferingState.PAUSED), OfferingState.ARCHIVED),
 }
+# PlanComponent.price is DecimalField(max_digits=16, decimal_places=6).
+MAX_PRICE = Decimal(10) ** 10
 
 
 def _require_manager(actor: User, customer: Customer) -> None:
@@ -69,6 +72,10 @@ def _check_component(spec: dict) -> dict:
         raise ValidationFailed(
             f"{kind}: billing_type must be one of {', '.join(BillingType.values)}.", field="components"
         )
+    for key in ("min_value", "max_value", "default_limit"):
+        value = values.get(key)
+        if value is not None and not (isinstance(value, int) and 0 <= value <= MAX_BIGINT):
+            raise ValidationFailed(f"{kind}: {key} must be an integer from 0 to {MAX_BIGINT}.", field="components")
     low, high, default = values.get("min_value"), values.get("max_value"), values.get("default_limit")
     if low is not None and high is not None and low > high:
         raise ValidationFailed(f"{kind}: min_value must not exceed max_value.", field="components")
@@ -147,8 +154,13 @@ def _plan_prices(offering: Offering, prices: dict | None, quotas: dict | None) -
                 number = Decimal(str(value)) if field == "prices" else int(value)
             except (InvalidOperation, ValueError, TypeError):
                 raise ValidationFailed(f"{key}: expected a number.", field=field) from None
+            if field == "prices" and not number.is_finite():
+                raise ValidationFailed(f"{key}: expected a number.", field=field)
             if number < 0:
                 raise ValidationFailed(f"{key}: must not be negative.", field=field)
+            if not (number <= MAX_BIGINT if field == "quotas" else number < MAX_PRICE):
+                bound = f"at most {MAX_BIGINT}" if field == "quotas" else f"less than {MAX_PRICE:.0f}"
+                raise ValidationFailed(f"{key}: must be {bound}.", field=field)
             price, amount = result.get(key, (None, None))
             result[key] = (number, amount) if field == "prices" else (price, number)
     return {key: (components[key], price, amount) for key, (price, amount) in result.items()}

@@ -23,7 +23,7 @@ from django.utils import timezone
 from federation.exceptions import InvalidTransition, NotFound, PermissionDenied
 from federation.models import User
 from marketplace.models import Order, OrderState, Resource
-from marketplace.permissions import can_review_as_consumer, can_review_as_provider
+from marketplace.permissions import can_cancel, can_review_as_consumer, can_review_as_provider
 from marketplace.processors import get_processor
 
 from ._state import ORDER_LOCK_RELATED, current_batch, set_order_state
@@ -85,7 +85,7 @@ def _provider(user: User, order: Order) -> bool:
 
 
 def _creator(user: User, order: Order) -> bool:
-    return order.created_by_id == user.id or user.is_staff
+    return can_cancel(user, order)
 
 
 CONSUMER_REVIEWERS = "the project's managers and the customer's owners"

@@ -18,6 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from federation.exceptions import ValidationFailed
+from federation.validation import MAX_BIGINT
 from marketplace.models import BillingType, OfferingComponent, Plan
 
 OPTION_TYPES = {"string": "string", "text": "string", "integer": "integer", "boolean": "boolean", "enum": "enum"}
@@ -35,6 +36,15 @@ OPTION_KEYS = {
     "requires_feature",
 }
 RESERVED_ATTRIBUTES = {"name": 150, "description": 2000}
+# Bounds of an options schema: it is stored with the offering and shown on every order form.
+MAX_OPTIONS = 50
+MAX_OPTION_NAME = 50
+MAX_CHOICES = 100
+TEXT_BOUNDS = {"label": 150, "help_text": 1000, "requires_feature": 200}
+STRING_MAX_LENGTH = 10000  # the largest max_length a string option may declare
+STRING_DEFAULT_MAX_LENGTH = 1000  # a string option without max_length takes at most this
+# Order.cost is DecimalField(max_digits=22, decimal_places=6).
+MAX_COST = Decimal(10) ** 16
 
 
 def _is_int(value) -> bool:
@@ -52,10 +62,14 @@ def validate_options_schema(schema) -> dict:
     if not isinstance(schema, dict) or not isinstance(schema.get("options", {}), dict):
         raise _schema_error('Expected {"order": [names], "options": {name: {"type": ...}}}.')
     options = schema.get("options", {})
+    if len(options) > MAX_OPTIONS:
+        raise _schema_error(f"At most {MAX_OPTIONS} options.")
     order = schema.get("order", list(options))
-    if not isinstance(order, list) or set(order) - set(options):
+    if not isinstance(order, list) or len(order) > len(options) or set(order) - set(options):
         raise _schema_error('"order" must list names defined in "options".')
     for name, spec in options.items():
+        if len(name) > MAX_OPTION_NAME:
+            raise _schema_error(f"{name[:MAX_OPTION_NAME]}…: option names have at most {MAX_OPTION_NAME} characters.")
         if name in RESERVED_ATTRIBUTES:
             raise _schema_error(f"{name}: reserved; every order may carry it.")
         if not isinstance(spec, dict) or spec.get("type") not in OPTION_TYPES:
@@ -64,13 +78,18 @@ def validate_options_schema(schema) -> dict:
         if unknown:
             raise _schema_error(f"{name}: unknown keys {', '.join(sorted(unknown))}.")
         kind = OPTION_TYPES[spec["type"]]
-        if kind == "enum" and not (isinstance(spec.get("choices"), list) and spec["choices"]):
-            raise _schema_error(f"{name}: an enum needs a non-empty list of choices.")
+        if kind == "enum":
+            _check_choices(name, spec.get("choices"))
         if "requires_feature" in spec and not isinstance(spec["requires_feature"], str):
             raise _schema_error(f"{name}: requires_feature must be a feature path such as compute.virtualMachine.vnc.")
-        for bound in ("min", "max", "max_length"):
-            if bound in spec and not _is_int(spec[bound]):
-                raise _schema_error(f"{name}: {bound} must be an integer.")
+        for key, max_length in TEXT_BOUNDS.items():
+            if key in spec and not (isinstance(spec[key], str) and len(spec[key]) <= max_length):
+                raise _schema_error(f"{name}: {key} must be a string of at most {max_length} characters.")
+        for bound in ("min", "max"):
+            if bound in spec and not (_is_int(spec[bound]) and abs(spec[bound]) <= MAX_BIGINT):
+                raise _schema_error(f"{name}: {bound} must be an integer of at most {MAX_BIGINT} in size.")
+        if "max_length" in spec and not (_is_int(spec["max_length"]) and 0 < spec["max_length"] <= STRING_MAX_LENGTH):
+            raise _schema_error(f"{name}: max_length must be an integer from 1 to {STRING_MAX_LENGTH}.")
         if "default" in spec:
             try:
                 _check_value(name, spec, spec["default"])
@@ -79,16 +98,30 @@ def validate_options_schema(schema) -> dict:
     return {"order": order, "options": options}
 
 
+def _check_choices(name: str, choices) -> None:
+    """Enum choices: a non-empty list of at most MAX_CHOICES short strings or integers."""
+    if not (isinstance(choices, list) and 0 < len(choices) <= MAX_CHOICES):
+        raise _schema_error(f"{name}: an enum needs a non-empty list of at most {MAX_CHOICES} choices.")
+    for choice in choices:
+        text = isinstance(choice, str) and len(choice) <= TEXT_BOUNDS["label"]
+        number = _is_int(choice) and abs(choice) <= MAX_BIGINT
+        if not (text or number):
+            raise _schema_error(
+                f"{name}: each choice must be a string of at most {TEXT_BOUNDS['label']} characters or an integer."
+            )
+
+
 def _check_value(name: str, spec: dict, value):
     kind = OPTION_TYPES[spec["type"]]
     if kind == "string":
         if not isinstance(value, str):
             raise ValidationFailed(f"{name}: expected a string.", field="attributes")
-        if "max_length" in spec and len(value) > spec["max_length"]:
-            raise ValidationFailed(f"{name}: at most {spec['max_length']} characters.", field="attributes")
+        max_length = spec.get("max_length", STRING_DEFAULT_MAX_LENGTH)
+        if len(value) > max_length:
+            raise ValidationFailed(f"{name}: at most {max_length} characters.", field="attributes")
     elif kind == "integer":
-        if not _is_int(value):
-            raise ValidationFailed(f"{name}: expected an integer.", field="attributes")
+        if not _is_int(value) or abs(value) > MAX_BIGINT:
+            raise ValidationFailed(f"{name}: expected an integer of at most {MAX_BIGINT} in size.", field="attributes")
         if "min" in spec and value < spec["min"]:
             raise ValidationFailed(f"{name}: must be at least {spec['min']}.", field="attributes")
         if "max" in spec and value > spec["max"]:
@@ -197,8 +230,8 @@ def validate_limits(components: list[OfferingComponent], limits) -> dict[str, in
                 f"{key}: billed by {component.billing_type}; only limit-billed components take limits.",
                 field="limits",
             )
-        if not _is_int(value) or value < 0:
-            raise ValidationFailed(f"{key}: expected a non-negative integer.", field="limits")
+        if not _is_int(value) or not 0 <= value <= MAX_BIGINT:
+            raise ValidationFailed(f"{key}: expected an integer from 0 to {MAX_BIGINT}.", field="limits")
         if component.min_value is not None and value < component.min_value:
             raise ValidationFailed(f"{key}: must be at least {component.min_value}.", field="limits")
         if component.max_value is not None and value > component.max_value:
@@ -216,15 +249,22 @@ def validate_limits(components: list[OfferingComponent], limits) -> dict[str, in
 def estimate_cost(plan: Plan | None, limits: dict[str, int]) -> Decimal | None:
     """Price per plan unit: limit-billed components at their limit, fixed and one-time ones at the plan amount.
 
-    Usage-billed components are not known in advance and are left out.
+    Usage-billed components are not known in advance and are left out. A cost too large for the
+    order's column is refused, naming the limits (or the plan, when its fixed amounts make it so).
     """
     if plan is None:
         return None
-    total = Decimal(0)
+    by_limits = fixed = Decimal(0)
     for price in plan.components.select_related("component"):
         billing = price.component.billing_type
         if billing == BillingType.LIMIT:
-            total += price.price * limits.get(price.component.type, 0)
+            by_limits += price.price * limits.get(price.component.type, 0)
         elif billing in (BillingType.FIXED, BillingType.ONE):
-            total += price.price * price.amount
+            fixed += price.price * price.amount
+    total = by_limits + fixed
+    if total >= MAX_COST:
+        field = "limits" if by_limits >= fixed else "plan"
+        raise ValidationFailed(
+            f"The order would cost {total:.0f} per {plan.unit}; costs must stay below {MAX_COST:.0f}.", field=field
+        )
     return total

@@ -1,14 +1,22 @@
 """The protocol's message shapes; each has `from_dict` (validating, naming the field) and `to_dict`."""
 
 from .base import (
+    MAX_BACKEND_ID,
     MAX_BATCH_ITEMS,
+    MAX_COMPONENT_TYPE,
+    MAX_ERROR_MESSAGE,
     MAX_LIST_ITEMS,
+    MAX_USAGE_AMOUNT,
+    MAX_USERNAME,
     MEMBERSHIP_ACTIONS,
     ORDER_STATES,
     ORDER_TYPES,
     UPDATE_STATES,
     Message,
     ProtocolError,
+    clean_text,
+    parse_each,
+    text_problem,
 )
 from .exchange import (
     ConnectionComplete,
@@ -39,8 +47,13 @@ from .orders import (
 )
 
 __all__ = [
+    "MAX_BACKEND_ID",
     "MAX_BATCH_ITEMS",
+    "MAX_COMPONENT_TYPE",
+    "MAX_ERROR_MESSAGE",
     "MAX_LIST_ITEMS",
+    "MAX_USAGE_AMOUNT",
+    "MAX_USERNAME",
     "MEMBERSHIP_ACTIONS",
     "ORDER_STATES",
     "ORDER_TYPES",
@@ -70,4 +83,7 @@ __all__ = [
     "UsageRecord",
     "VerifyRequest",
     "VerifyResult",
+    "clean_text",
+    "parse_each",
+    "text_problem",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 ORDER_TYPES = ("create", "update", "terminate")
@@ -17,6 +19,12 @@ UPDATE_STATES = ("executing", "done", "erred")
 MEMBERSHIP_ACTIONS = ("add", "remove")
 MAX_BATCH_ITEMS = 1000
 MAX_LIST_ITEMS = 10000
+# What the receiving side's records can hold; a message beyond these is refused before it is sent.
+MAX_BACKEND_ID = 255
+MAX_ERROR_MESSAGE = 10000
+MAX_COMPONENT_TYPE = 50
+MAX_USERNAME = 64
+MAX_USAGE_AMOUNT = Decimal(10) ** 18  # exclusive; amounts are stored with 18 digits before the point
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-01$")
 
 
@@ -28,6 +36,44 @@ class ProtocolError(ValueError):
 
     def to_dict(self) -> dict:
         return {"field": self.field, "reason": self.reason}
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` cannot be stored as text (a NUL character, or a lone surrogate), or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text"
+    return None
+
+
+def clean_text(value: str, max_length: int) -> str:
+    """`value` made storable: NULs and lone surrogates dropped, cut to `max_length` characters."""
+    value = value.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
+    return value[:max_length]
+
+
+def parse_each(data: Any, key: str, parse: Callable[[Any, str], Any], *, max_items: int = MAX_LIST_ITEMS) -> list:
+    """The list under `key`, each entry parsed on its own: the message, or the ProtocolError naming it.
+
+    For receivers that answer per item: one bad entry must not sink the good ones beside it. The
+    envelope itself (an object with a list of at most `max_items`) still raises ProtocolError.
+    """
+    r = _Reader(data)
+    value = r.raw(key)
+    if not isinstance(value, list):
+        raise ProtocolError(key, "must be a list")
+    if len(value) > max_items:
+        raise ProtocolError(key, f"must have at most {max_items} entries")
+    parsed = []
+    for i, item in enumerate(value):
+        try:
+            parsed.append(parse(item, f"{key}[{i}]"))
+        except ProtocolError as exc:
+            parsed.append(exc)
+    return parsed
 
 
 class _Reader:
@@ -59,6 +105,9 @@ class _Reader:
             raise ProtocolError(self.name(key), "must not be empty")
         if len(value) > max_length:
             raise ProtocolError(self.name(key), f"must be at most {max_length} characters")
+        problem = text_problem(value)
+        if problem:
+            raise ProtocolError(self.name(key), problem)
         return value
 
     def uuid(self, key: str) -> str:

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .base import _MONTH, MEMBERSHIP_ACTIONS, Message, ProtocolError, _Reader, _uuid_item
+from .base import (
+    _MONTH,
+    MAX_BACKEND_ID,
+    MAX_COMPONENT_TYPE,
+    MAX_USAGE_AMOUNT,
+    MAX_USERNAME,
+    MEMBERSHIP_ACTIONS,
+    Message,
+    ProtocolError,
+    _Reader,
+    _uuid_item,
+    text_problem,
+)
 
 # --- usage ------------------------------------------------------------------------------------
 
@@ -25,7 +38,7 @@ class UsageRecord(Message):
     def from_dict(cls, data: Any, path: str = "") -> UsageRecord:
         r = _Reader(data, path)
         month = r.str("billing_month", max_length=10)
-        if not _MONTH.match(month):
+        if not _MONTH.match(month) or not _is_date(month):
             raise ProtocolError(r.name("billing_month"), "must be the first day of a month, YYYY-MM-01")
         amount = r.str("amount", max_length=64)
         try:
@@ -34,15 +47,25 @@ class UsageRecord(Message):
             number = None
         if number is None or not number.is_finite() or number < 0:
             raise ProtocolError(r.name("amount"), "must be a non-negative decimal string")
+        if number >= MAX_USAGE_AMOUNT:
+            raise ProtocolError(r.name("amount"), f"must be less than {MAX_USAGE_AMOUNT:f}")
         return cls(
             cursor=r.int("cursor", minimum=1),
             resource_uuid=r.uuid("resource_uuid"),
-            backend_id=r.str("backend_id", empty=True),
-            component_type=r.str("component_type"),
+            backend_id=r.str("backend_id", empty=True, max_length=MAX_BACKEND_ID),
+            component_type=r.str("component_type", max_length=MAX_COMPONENT_TYPE),
             billing_month=month,
             amount=amount,
-            username=r.str("username", empty=True, default="", max_length=64),
+            username=r.str("username", empty=True, default="", max_length=MAX_USERNAME),
         )
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,8 +231,11 @@ class Manifest(Message):
         }
 
         def name(value: Any, item_path: str) -> str:
-            if not isinstance(value, str) or not value:
-                raise ProtocolError(item_path, "must be a non-empty string")
+            if not isinstance(value, str) or not value or len(value) > 255:
+                raise ProtocolError(item_path, "must be a non-empty string of at most 255 characters")
+            problem = text_problem(value)
+            if problem:
+                raise ProtocolError(item_path, problem)
             return value
 
         return cls(

@@ -6,7 +6,9 @@ import dataclasses
 from typing import Any
 
 from .base import (
+    MAX_BACKEND_ID,
     MAX_BATCH_ITEMS,
+    MAX_ERROR_MESSAGE,
     ORDER_STATES,
     ORDER_TYPES,
     UPDATE_STATES,
@@ -178,8 +180,8 @@ class OrderStatus(Message):
         return cls(
             order_uuid=r.uuid("order_uuid"),
             state=r.choice("state", states),
-            backend_id=r.str("backend_id", empty=True, default=""),
-            error_message=r.str("error_message", empty=True, default="", max_length=10000),
+            backend_id=r.str("backend_id", empty=True, default="", max_length=MAX_BACKEND_ID),
+            error_message=r.str("error_message", empty=True, default="", max_length=MAX_ERROR_MESSAGE),
         )
 
 
@@ -195,17 +197,21 @@ class OrderUpdates(Message):
 
 @dataclasses.dataclass(frozen=True)
 class UpdateResult(Message):
-    order_uuid: str
+    """The answer to one update: `retry` is true when a refusal is passing and the update may be sent again."""
+
+    order_uuid: str | None
     accepted: bool
     detail: str = ""
+    retry: bool = False
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> UpdateResult:
         r = _Reader(data, path)
         return cls(
-            order_uuid=r.uuid("order_uuid"),
+            order_uuid=r.uuid("order_uuid") if r.raw("order_uuid", None) is not None else None,
             accepted=r.bool("accepted"),
-            detail=r.str("detail", empty=True, default="", max_length=10000),
+            detail=r.str("detail", empty=True, default="", max_length=MAX_ERROR_MESSAGE),
+            retry=r.bool("retry", False),
         )
 
 

@@ -10,7 +10,7 @@ from providers.signing import authenticate_provider
 
 
 class ProviderTokenAuthentication(BaseAuthentication):
-    """A provider's signed JWT, bound to the request body; request.auth is the Provider."""
+    """A provider's signed JWT, bound to the request's method, path and body; request.auth is the Provider."""
 
     def authenticate(self, request):
         token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
@@ -19,7 +19,9 @@ class ProviderTokenAuthentication(BaseAuthentication):
                 {"detail": "A provider token is required: Authorization: Bearer <JWT>.", "reason": "missing"}
             )
         try:
-            provider = authenticate_provider(token, request._request.body)
+            provider = authenticate_provider(
+                token, request._request.body, method=request.method, path=request._request.path
+            )
         except TokenError as exc:
             raise exceptions.AuthenticationFailed({"detail": exc.detail, "reason": exc.reason}) from None
         return AnonymousUser(), provider

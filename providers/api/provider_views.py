@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from protocol.messages import ConnectionComplete, OrderUpdates, ProtocolError, UsageRecord
+from protocol.messages import UPDATE_STATES, ConnectionComplete, OrderStatus, ProtocolError, UsageRecord, parse_each
 from providers import inbound
 from providers.signing import published_jwks
 
@@ -29,20 +29,30 @@ class ProviderAPIView(APIView):
         return super().handle_exception(exc)
 
 
+def _order_status(data, path: str) -> OrderStatus:
+    return OrderStatus.from_dict(data, path, UPDATE_STATES)
+
+
 @extend_schema(exclude=True)
 class OrderUpdatesView(ProviderAPIView):
+    """A result per update, in order; an invalid update is refused on its own and the others are applied."""
+
     def post(self, request):
-        updates = OrderUpdates.from_dict(request.data)
-        return Response({"results": inbound.order_updates_apply(provider=request.auth, updates=updates.updates)})
+        items = parse_each(request.data, "updates", _order_status)
+        results = inbound.order_updates_receive(provider=request.auth, items=items, raw=request.data["updates"])
+        return Response({"results": results})
 
 
 @extend_schema(exclude=True)
 class UsagePushView(ProviderAPIView):
+    """A result per record, in order; an invalid record is refused on its own and the others are stored."""
+
     def post(self, request):
-        if not isinstance(request.data, dict) or not isinstance(request.data.get("records"), list):
-            raise ProtocolError("records", "must be a list")
-        records = [UsageRecord.from_dict(r, f"records[{i}]") for i, r in enumerate(request.data["records"])]
-        return Response({"imported": inbound.usage_records_import(provider=request.auth, records=records)})
+        records = parse_each(request.data, "records", UsageRecord.from_dict)
+        imported, results = inbound.usage_records_import(
+            provider=request.auth, records=records, raw=request.data["records"]
+        )
+        return Response({"imported": imported, "results": results})
 
 
 @extend_schema(exclude=True)

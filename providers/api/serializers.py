@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from federation.api.fields import RelatedUrlField, UrlField
+from federation.api.fields import JSONObjectField, RelatedUrlField, UrlField
 from federation.models import Customer
 from providers.models import Provider, UserConnection
 
@@ -54,7 +54,7 @@ class ProviderWriteSerializer(serializers.Serializer):
     https = serializers.BooleanField(default=True)
     env = serializers.ChoiceField(choices=Provider.Env.choices, default=Provider.Env.PRODUCTION)
     customer = RelatedUrlField("customer-detail", queryset=lambda request: Customer.objects.visible_to(request.user))
-    jwks = serializers.JSONField()
+    jwks = JSONObjectField()
 
 
 class ConnectionSerializer(serializers.ModelSerializer):

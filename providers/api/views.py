@@ -7,12 +7,13 @@ from federation.api.viewsets import BaseViewSet
 from providers import services
 from providers.filters import ProviderFilter
 from providers.models import Provider
+from providers.selectors import providers_connectable_by
 
 from .serializers import ConnectionSerializer, ProviderSerializer, ProviderWriteSerializer
 
 
 class ProviderViewSet(mixins.RetrieveModelMixin, BaseViewSet):
-    """Registered providers with their manifest and health. Everyone signed in may connect to one."""
+    """Registered providers with their manifest and health; members of a project with a resource there may connect."""
 
     serializer_class = ProviderSerializer
     filterset_class = ProviderFilter
@@ -20,9 +21,11 @@ class ProviderViewSet(mixins.RetrieveModelMixin, BaseViewSet):
     lookup_value_regex = "[a-z0-9-]+"
 
     def get_queryset(self):
+        visible = Provider.objects.visible_to(self.request.user)
         if self.action == "connect":
-            return Provider.objects.all()
-        return Provider.objects.visible_to(self.request.user).select_related("customer")
+            # Those who may connect see the provider here; those who only see it are refused (403).
+            return (visible | providers_connectable_by(self.request.user)).distinct()
+        return visible.select_related("customer")
 
     @extend_schema(request=ProviderWriteSerializer, responses={201: ProviderSerializer})
     def create(self, request):
@@ -34,6 +37,10 @@ class ProviderViewSet(mixins.RetrieveModelMixin, BaseViewSet):
     @extend_schema(request=None, responses={200: ConnectionSerializer})
     @action(detail=True, methods=["post"])
     def connect(self, request, slug=None):
-        """Start connecting your account to this provider; follow `redirect_url` to log in there."""
+        """Start connecting your account to this provider; follow `redirect_url` to log in there.
+
+        For staff and members of a project with a resource at the provider. The provider is asked
+        at once, for at most PROVIDER_CONNECT_TIMEOUT seconds: 502 when it does not answer in time.
+        """
         connection = services.connection_request(user=request.user, provider=self.get_object())
         return Response(ConnectionSerializer(connection).data)

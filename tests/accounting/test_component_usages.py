@@ -19,7 +19,7 @@ URL = "/api/marketplace-component-usages/"
 @pytest.fixture
 def usage_world(db):
     org = CustomerFactory(name="Site")
-    offering = Offering.objects.create(name="HPC", customer=org, type="site-agent", state="active")
+    offering = Offering.objects.create(name="HPC", customer=org, type="site-agent", state="Active")
     OfferingComponent.objects.create(offering=offering, type="cpu", name="CPU k-hours", measured_unit="k-hours",
                                      billing_type="limit")  # fmt: skip
     project = ProjectFactory(name="Physics")

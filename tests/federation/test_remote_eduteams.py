@@ -50,8 +50,14 @@ def test_existing_user_is_returned_without_asking_the_registry(api, staff, regis
     assert registry.requests == []
 
 
-def test_missing_user_is_created_from_the_registry_claims(api, support, registry):
-    response = api.as_user(support).post(URL, {"cuid": "ada@myaccessid.org"}, format="json")
+@pytest.fixture
+def identity_manager(db):
+    """An allocator integration's account: neither staff nor support, only the identity-manager flag."""
+    return UserFactory(username="allocator", is_identity_manager=True)
+
+
+def test_missing_user_is_created_from_the_registry_claims(api, identity_manager, registry):
+    response = api.as_user(identity_manager).post(URL, {"cuid": "ada@myaccessid.org"}, format="json")
     assert response.status_code == 200, response.json()
     user = User.objects.get(cuid="ada@myaccessid.org")
     assert response.json() == {"uuid": str(user.uuid)}
@@ -63,7 +69,7 @@ def test_missing_user_is_created_from_the_registry_claims(api, support, registry
     assert not user.has_usable_password()
     assert registry.requests == [("/api/users/ada%40myaccessid.org", None)]
     # The second call finds the local user.
-    again = api.as_user(support).post(URL, {"cuid": "ada@myaccessid.org"}, format="json")
+    again = api.as_user(identity_manager).post(URL, {"cuid": "ada@myaccessid.org"}, format="json")
     assert again.json() == {"uuid": str(user.uuid)}
     assert len(registry.requests) == 1
 
@@ -119,12 +125,22 @@ def test_missing_cuid_is_400(api, staff, payload):
     assert "cuid" in response.json()
 
 
-@pytest.mark.parametrize("who", ["owner", "manager", "member", "outsider"])
-def test_only_staff_and_support_may_call_it(api, db, request, registry, who):
+@pytest.mark.parametrize("who", ["owner", "manager", "member", "outsider", "support"])
+def test_only_staff_and_identity_managers_may_call_it(api, db, request, registry, who):
     UserFactory(cuid="ada@myaccessid.org")
     response = api.as_user(request.getfixturevalue(who)).post(URL, {"cuid": "ada@myaccessid.org"}, format="json")
     assert response.status_code == 403
     assert registry.requests == []
+
+
+def test_not_allowed_is_403_before_the_body_is_read(api, support, registry):
+    """Global support reads everything but may not look up (and so create) people; no body changes that."""
+    response = api.as_user(support).post(URL, {"cuid": "grace@myaccessid.org"}, format="json")
+    assert response.status_code == 403
+    assert "identity managers" in response.json()["detail"]
+    assert api.as_user(support).post(URL, {}, format="json").status_code == 403
+    assert registry.requests == []
+    assert not User.objects.filter(cuid="grace@myaccessid.org").exists()
 
 
 def test_anonymous_is_401(api, db):

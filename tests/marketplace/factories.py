@@ -14,7 +14,7 @@ class OfferingFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Offering {n}")
     customer = factory.SubFactory(CustomerFactory)
     type = "manual"
-    state = "active"
+    state = "Active"
 
 
 class OfferingComponentFactory(DjangoModelFactory):

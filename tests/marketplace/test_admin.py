@@ -66,7 +66,7 @@ def test_admin_rejects_invalid_options_schema(admin_client_for, offering):
         "name": offering.name,
         "customer": offering.customer.pk,
         "type": "manual",
-        "state": "active",
+        "state": "Active",
         "options": '{"options": {"x": {"type": "blob"}}}',
     }
     form = OfferingForm(data=data, instance=offering)

@@ -38,16 +38,16 @@ def test_provider_owner_creates_and_publishes_an_offering(api, provider, provide
     response = api.as_user(provider_owner).post(OFFERINGS, new_offering(provider), format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["state"] == "draft" and body["customer_uuid"] == str(provider.uuid)
+    assert body["state"] == "Draft" and body["customer_uuid"] == str(provider.uuid)
     assert [c["type"] for c in body["components"]] == ["gpu_hours", "storage_tb"]
     assert body["plans"][0]["prices"] == {"gpu_hours": "1.500000"} and body["plans"][0]["quotas"] == {"gpu_hours": 10}
     # A draft is the provider's business only.
     assert api.as_user(manager).get(f"{OFFERINGS}{body['uuid']}/").status_code == 404
     activated = api.as_user(provider_owner).post(f"{OFFERINGS}{body['uuid']}/activate/")
-    assert activated.json()["state"] == "active"
+    assert activated.json()["state"] == "Active"
     assert api.as_user(manager).get(f"{OFFERINGS}{body['uuid']}/").status_code == 200
     again = api.as_user(provider_owner).post(f"{OFFERINGS}{body['uuid']}/activate/")
-    assert again.status_code == 409 and "it is active" in again.json()["detail"]
+    assert again.status_code == 409 and "it is Active" in again.json()["detail"]
 
 
 def test_others_may_not_manage_offerings(api, provider, offering, owner, manager):
@@ -89,7 +89,7 @@ def test_update_offering_and_components(api, provider_owner, offering):
 
 def test_offering_filters(api, manager, provider, offering):
     OfferingFactory(customer=provider, name="Cloud VMs", type="OpenStack")
-    OfferingFactory(name="Hidden draft", state="draft")
+    OfferingFactory(name="Hidden draft", state="Draft")
 
     def names(query):
         response = api.as_user(manager).get(f"{OFFERINGS}?{query}")

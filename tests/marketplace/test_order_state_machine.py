@@ -124,4 +124,4 @@ def test_history_is_readable_from_the_api(api, manager, order_in):
         (S.EXECUTING, S.DONE),
     ]
     resource_changes = api.as_user(manager).get(f"/api/marketplace-state-changes/?resource_uuid={order.resource.uuid}")
-    assert [(c["from_state"], c["to_state"]) for c in resource_changes.json()] == [("", "creating"), ("creating", "OK")]
+    assert [(c["from_state"], c["to_state"]) for c in resource_changes.json()] == [("", "Creating"), ("Creating", "OK")]

@@ -44,7 +44,7 @@ def test_auto_approval_paths(api, request, project, offering, plan, role, auto_a
     assert body["type"] == "Create"
     assert body["cost"] == "210.000000"  # 100 × 2 + 2 × 5; the usage component is not estimated
     resource = Resource.objects.get(uuid=body["marketplace_resource_uuid"])
-    assert (resource.state, resource.name, resource.slug) == ("creating", "My allocation", "my-allocation")
+    assert (resource.state, resource.name, resource.slug) == ("Creating", "My allocation", "my-allocation")
     assert (body["project_name"], body["customer_name"], body["offering_name"]) == (
         project.name,
         project.customer.name,

@@ -77,7 +77,7 @@ def test_objects_of_other_projects_are_404(outsider, pages, offering):
         assert client.get(url).status_code == expected, url
     assert not client.get("/resources/").context["page"].object_list
     assert not client.get("/orders/").context["page"].object_list
-    draft = OfferingFactory(state="draft")
+    draft = OfferingFactory(state="Draft")
     assert client.get(f"/catalogue/{draft.uuid}/").status_code == 404
 
 
@@ -93,7 +93,7 @@ def test_posts_need_a_csrf_token(manager, ok_resource):
 
 def test_catalogue_lists_active_offerings_and_filters_by_name(member, offering, provider):
     catalogue_offering(customer=provider, name="Cloud storage")
-    OfferingFactory(customer=provider, name="Paused thing", state="paused")
+    OfferingFactory(customer=provider, name="Paused thing", state="Paused")
     client = browser(member)
     page = client.get("/catalogue/").content
     assert b"HPC allocation" in page and b"Cloud storage" in page and b"Paused thing" not in page
@@ -117,7 +117,7 @@ def test_ordering_through_the_form_creates_the_order(manager, project, offering,
     assert order.resource.name == "Weather runs"
     assert order.limits == {"cpu_k_hours": 100, "storage_tb": 2}
     followed = browser(manager).get(response["Location"])
-    assert b"pending-provider" in followed.content
+    assert b"Pending provider" in followed.content  # the state as people read it
 
 
 def test_empty_limits_take_the_default(manager, project, offering, plan):
@@ -221,7 +221,7 @@ def test_resource_page_shows_limits_backend_history_and_this_months_usage(member
     page = browser(member).get(f"/resources/{ok_resource.uuid}/").content.decode()
     assert "backend-1" in page and ">OK<" in page
     assert "12.5" in page and "alice" in page and "bob" in page and "7777" not in page
-    assert "creating" in page and "Created with its create order." in page  # state history
+    assert "Creating" in page and "Created with its create order." in page  # state history
     assert f"/orders/{ok_resource.orders.get().uuid}/" in page
 
 
@@ -254,7 +254,7 @@ def test_terminate_asks_for_confirmation_then_orders(manager, ok_resource):
     order = ok_resource.orders.get(type=OrderType.TERMINATE)
     assert response["Location"] == f"/orders/{order.uuid}/"
     again = client.post(f"/resources/{ok_resource.uuid}/terminate/")
-    assert again.status_code == 200 and "needs it OK or erred" in text(again)
+    assert again.status_code == 200 and "needs it OK or Erred" in text(again)
 
 
 def test_terminate_refused_for_a_member(member, ok_resource):

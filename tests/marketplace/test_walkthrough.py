@@ -13,7 +13,7 @@ PASSWORD = "secret-pass-123"
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_allocator_walkthrough(live_server, customer, provider, provider_owner):
-    allocator = UserFactory(username="allocator", is_support=True)
+    allocator = UserFactory(username="allocator", is_identity_manager=True)  # neither staff nor support
     grant(allocator, customer, RoleName.CUSTOMER_OWNER)
     researcher = UserFactory(username="researcher", cuid="abc123@myaccessid.org")
     catalogue_offering(customer=provider, name="HPC allocation", terms_of_service="Acknowledge the centre.")
@@ -50,7 +50,7 @@ def test_allocator_walkthrough(live_server, customer, provider, provider_owner):
     call("POST", f"{project_url}add_user/", token, json={"user": user_uuid, "role": "PROJECT.MEMBER"})
 
     # 3. List offerings and pick one and its plan.
-    offerings = call("GET", f"{api}/api/marketplace-offerings/?state=active&name=HPC", token)
+    offerings = call("GET", f"{api}/api/marketplace-offerings/?state=Active&name_exact=HPC%20allocation", token)
     offering_url, plan_url = offerings[0]["url"], offerings[0]["plans"][0]["url"]
 
     # 4. Order.
@@ -101,4 +101,4 @@ def test_allocator_walkthrough(live_server, customer, provider, provider_owner):
     call("POST", f"{api}/api/marketplace-orders/{terminate_uuid}/approve_by_provider/", provider_token)
     call("POST", f"{api}/api/marketplace-orders/{terminate_uuid}/set_state_done/", provider_token)
     resource = call("GET", f"{api}/api/marketplace-resources/{resource_uuid}/", token)
-    assert resource["state"] == "terminated"
+    assert resource["state"] == "Terminated"

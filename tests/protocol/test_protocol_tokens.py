@@ -26,13 +26,21 @@ def _issue(**overrides):
         "issuer": "federation",
         "audience": "demo",
         "subject": "federation",
+        "method": "POST",
+        "path": "/orders/batch",
     }
     kwargs.update(overrides)
     return issue_token(**kwargs)
 
 
 def _verify(token, **overrides):
-    kwargs = {"key_lookup": KEYS.get, "audience": "demo", "replay_guard": MemoryReplayGuard()}
+    kwargs = {
+        "key_lookup": KEYS.get,
+        "audience": "demo",
+        "replay_guard": MemoryReplayGuard(),
+        "method": "POST",
+        "path": "/orders/batch",
+    }
     kwargs.update(overrides)
     return verify_token(token, **kwargs)
 
@@ -49,6 +57,7 @@ def test_issued_token_verifies_with_all_claims():
     assert claims["aud"] == "demo"
     assert claims["exp"] - claims["iat"] == 120
     assert len(claims["jti"]) == 32
+    assert (claims["htm"], claims["htp"]) == ("POST", "/orders/batch")
     assert "bsh" not in claims
     assert jwt.get_unverified_header(_issue())["kid"] == "k1"
     assert jwt.get_unverified_header(_issue())["alg"] == "EdDSA"
@@ -75,10 +84,48 @@ def test_body_binding():
         ({"kid": "k9"}, {}, "unknown_key"),
         ({"lifetime": 301}, {}, "lifetime_too_long"),
         ({"lifetime": 30}, {"max_lifetime": 20}, "lifetime_too_long"),
+        ({"subject": "someone-else"}, {}, "bad_subject"),
+        ({"issuer": "intruder"}, {}, "bad_subject"),  # sub stays "federation"
+        ({"path": "/usage"}, {}, "request_mismatch"),
+        ({"method": "GET"}, {}, "request_mismatch"),
+        ({}, {"path": "/orders/batch/"}, "request_mismatch"),
+        ({}, {"method": "PUT"}, "request_mismatch"),
     ],
 )
 def test_each_failure_has_its_reason(token_kwargs, verify_kwargs, reason):
     assert _reason(_issue(**token_kwargs), **verify_kwargs) == reason
+
+
+def test_a_token_made_for_one_endpoint_fails_at_another():
+    usage = _issue(method="POST", path="/api/provider/usage/")
+    assert _reason(usage, method="POST", path="/api/provider/orders/updates/") == "request_mismatch"
+    assert _verify(usage, method="post", path="/api/provider/usage/")["htp"] == "/api/provider/usage/"
+
+
+def test_a_token_without_method_and_path_is_refused():
+    now = int(time.time())
+    claims = {"iss": "federation", "aud": "demo", "sub": "federation", "iat": now, "exp": now + 60, "jti": "j1"}
+    unbound = jwt.encode(claims, KEY, algorithm="EdDSA", headers={"kid": "k1"})
+    assert _reason(unbound) == "malformed"
+    assert _reason(jwt.encode({**claims, "htm": "POST"}, KEY, algorithm="EdDSA", headers={"kid": "k1"})) == "malformed"
+
+
+def test_replay_guard_is_per_issuer_and_keeps_the_whole_jti():
+    now = int(time.time())
+    claims = {"aud": "demo", "iat": now, "exp": now + 60, "htm": "POST", "htp": "/orders/batch"}
+
+    def token(issuer, jti):
+        return jwt.encode({**claims, "iss": issuer, "sub": issuer, "jti": jti}, KEY, algorithm="EdDSA",
+                          headers={"kid": "k1"})  # fmt: skip
+
+    guard = MemoryReplayGuard()
+    long_jti = "x" * 100
+    assert _verify(token("site-a", long_jti), replay_guard=guard)
+    assert _verify(token("site-b", long_jti), replay_guard=guard)  # the same id from another issuer
+    assert _verify(token("site-a", long_jti[:-1] + "y"), replay_guard=guard)  # differs only past 64 characters
+    assert _reason(token("site-a", long_jti), replay_guard=guard) == "replayed"
+    assert _reason(token("site-a", "z" * 256), replay_guard=guard) == "malformed"
+    assert _reason(token("", "j"), replay_guard=guard) == "malformed"
 
 
 def test_leeway_accepts_small_clock_skew():
@@ -96,7 +143,8 @@ def test_replayed_token_is_refused_but_a_failed_one_does_not_use_up_its_jti():
 
 
 def test_only_eddsa_is_accepted():
-    claims = {"iss": "f", "aud": "demo", "sub": "f", "iat": int(time.time()), "exp": int(time.time()) + 60, "jti": "x"}
+    claims = {"iss": "f", "aud": "demo", "sub": "f", "iat": int(time.time()), "exp": int(time.time()) + 60, "jti": "x",
+              "htm": "POST", "htp": "/orders/batch"}  # fmt: skip
     hs = jwt.encode(claims, "secret-secret-secret-secret-secret", algorithm="HS256", headers={"kid": "k1"})
     assert _reason(hs) == "bad_algorithm"
     header = jwt.utils.base64url_encode(b'{"alg":"none","kid":"k1"}').decode()
@@ -160,14 +208,14 @@ def test_keys_round_trip_and_jwks_skips_unusable_entries():
 def test_memory_replay_guard_purges_expired_entries_and_is_thread_safe():
     guard = MemoryReplayGuard(purge_every=0)
     now = int(time.time())
-    assert guard.remember("a", now - 1)
-    assert guard.remember("a", now + 60)  # the old entry had expired
-    assert not guard.remember("a", now + 60)
-    guard.remember("b", now + 60)
+    assert guard.remember("f", "a", now - 1)
+    assert guard.remember("f", "a", now + 60)  # the old entry had expired
+    assert not guard.remember("f", "a", now + 60)
+    guard.remember("f", "b", now + 60)
     assert len(guard) == 2
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(guard.remember("c", now + 60))) for _ in range(20)]
+    threads = [threading.Thread(target=lambda: results.append(guard.remember("f", "c", now + 60))) for _ in range(20)]
     for t in threads:
         t.start()
     for t in threads:
@@ -177,14 +225,21 @@ def test_memory_replay_guard_purges_expired_entries_and_is_thread_safe():
 
 def test_signed_headers_and_bearer():
     body = encode_body({"x": "ü"})
-    headers = signed_headers(private_key=KEY, kid="k1", issuer="demo", audience="federation", body=body)
+    sign = {"private_key": KEY, "kid": "k1", "issuer": "demo", "audience": "federation"}
+    headers = signed_headers(**sign, method="POST", path="/api/provider/usage/", body=body)
     assert headers["Content-Type"] == "application/json"
     token = bearer_token(headers["Authorization"])
     claims = verify_token(
-        token, key_lookup=KEYS.get, audience="federation", replay_guard=MemoryReplayGuard(), body=body
+        token,
+        key_lookup=KEYS.get,
+        audience="federation",
+        replay_guard=MemoryReplayGuard(),
+        method="POST",
+        path="/api/provider/usage/",
+        body=body,
     )
     assert claims["iss"] == claims["sub"] == "demo"
-    get_headers = signed_headers(private_key=KEY, kid="k1", issuer="demo", audience="federation", body=b"")
+    get_headers = signed_headers(**sign, method="GET", path="/manifest", body=b"")
     assert "bsh" not in unverified_claims(bearer_token(get_headers["Authorization"]))
     assert bearer_token(None) is None
     assert bearer_token("Token abc") is None

@@ -26,7 +26,7 @@ def make_provider(slug: str, *, domain: str = "127.0.0.1:9") -> tuple[Provider, 
         slug=slug, name=slug, domain=domain, https=False, env="test", customer=org, jwks=keys.jwks
     )
     offering = Offering.objects.create(
-        name=f"{slug} HPC", customer=org, type="site-agent", state="active", auto_approve=True
+        name=f"{slug} HPC", customer=org, type="site-agent", state="Active", auto_approve=True
     )
     OfferingComponent.objects.create(
         offering=offering, type="cpu", name="CPU", billing_type="limit", min_value=1, max_value=1000

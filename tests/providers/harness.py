@@ -56,14 +56,22 @@ def broker_url() -> str:
 
 
 class Worker:
-    """`celery worker` with embedded beat, on the test database and a Redis broker of its own."""
+    """The Celery workers as deployed, on the test database and a Redis broker of their own.
+
+    Two processes, as in production: one for the default queue (deliveries and the rest) with
+    embedded beat, and one for the `pulls` queue, so pulls can never hold the delivering processes.
+    """
 
     def __init__(self, tmp_path: Path, *, extra_env: dict | None = None, concurrency: int = 2):
         self.tmp_path = tmp_path
         self.extra_env = extra_env or {}
         self.concurrency = concurrency
-        self.process: subprocess.Popen | None = None
-        self.log_path = tmp_path / "worker.log"
+        self.processes: list[subprocess.Popen] = []
+        self.log_paths = [tmp_path / "worker.log", tmp_path / "worker-pulls.log"]
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_paths[0]
 
     def env(self) -> dict:
         env = dict(os.environ)
@@ -90,61 +98,64 @@ class Worker:
         return env
 
     def start(self) -> Worker:
-        log = open(self.log_path, "ab")  # noqa: SIM115 (lives as long as the process)
-        self.process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "federation",
-                "worker",
-                "-B",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(self.concurrency),
-                "--without-gossip",
-                "--without-mingle",
-                "-s",
-                str(self.tmp_path / "beat-schedule"),
-            ],
-            cwd=ROOT,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for(
-            lambda: b"ready." in self.log_path.read_bytes() or self.process.poll() is not None,
-            timeout=60,
-            message="the Celery worker to start",
-        )
-        if self.process.poll() is not None:
-            raise AssertionError(f"worker exited: {self.log()}")
+        common = ["--loglevel", "INFO", "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle"]
+        commands = [
+            ["-n", "deliveries@%h", "-Q", "celery", "-B", "-s", str(self.tmp_path / "beat-schedule")],
+            ["-n", "pulls@%h", "-Q", "pulls"],
+        ]
+        # A worker started again appends to the same logs: look for "ready." only after what is there.
+        offsets = [path.stat().st_size if path.exists() else 0 for path in self.log_paths]
+        for log_path, args in zip(self.log_paths, commands, strict=True):
+            log = open(log_path, "ab")  # noqa: SIM115 (lives as long as the process)
+            self.processes.append(
+                subprocess.Popen(
+                    [PYTHON, "-m", "celery", "-A", "federation", "worker", *args, *common],
+                    cwd=ROOT,
+                    env=self.env(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        for log_path, process, offset in zip(self.log_paths, self.processes, offsets, strict=True):
+            wait_for(
+                lambda log_path=log_path, process=process, offset=offset: (
+                    b"ready." in log_path.read_bytes()[offset:] or process.poll() is not None
+                ),
+                timeout=60,
+                message="the Celery workers to start",
+            )
+            if process.poll() is not None:
+                raise AssertionError(f"worker exited: {self.log()}")
         return self
 
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.processes[0] if self.processes else None
+
     def kill(self, sig=signal.SIGKILL) -> None:
-        """Kill the worker's whole process group (the main process, its pool and beat)."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            self.process.wait(timeout=30)
+        """Kill both workers' whole process groups (the main processes, their pools and beat)."""
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, sig)
+        for process in self.processes:
+            process.wait(timeout=30)
 
     def stop(self) -> None:
-        """Warm shutdown, then make sure no process of the group is left holding a database connection."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        """Warm shutdown, then make sure no process of the groups is left holding a database connection."""
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=20)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
+                process.wait(timeout=20)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
         time.sleep(0.3)
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return "\n".join(path.read_text(errors="replace")[-3000:] for path in self.log_paths if path.exists())
 
 
 def flush_broker() -> None:

@@ -80,7 +80,7 @@ class Stack:
         orders = self.wait_final(order_uuids)
         wait_for(
             lambda: not OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING, kind="order").exists(),
-            timeout=30,
+            timeout=60,
             message="the outbox to settle",
         )
         created = self.backend_calls("create")
@@ -109,7 +109,7 @@ def build_stack(
     manager = UserFactory(username="pm")
     grant(manager, project, RoleName.PROJECT_MANAGER)
     offering = Offering.objects.create(
-        name="HPC via agent", customer=provider_org, type="site-agent", state="active", auto_approve=False
+        name="HPC via agent", customer=provider_org, type="site-agent", state="Active", auto_approve=False
     )
     cpu = OfferingComponent.objects.create(
         offering=offering,

@@ -52,7 +52,7 @@ def test_component_accounting_comes_from_the_manifest():
 def draft(db):
     provider, keys, offering = make_provider("site-caps")
     Offering.objects.filter(id=offering.id).update(
-        state="draft",
+        state="Draft",
         options={
             "order": ["image", "console"],
             "options": {
@@ -78,11 +78,11 @@ def test_activation_needs_the_components_and_features_in_the_manifest(draft):
         marketplace.offering_change_state(actor=owner, offering=offering, action="activate")
     assert refused.value.field == "options" and "console needs compute.virtualMachine.vnc" in refused.value.message
     offering.refresh_from_db()
-    assert offering.state == "draft"
+    assert offering.state == "Draft"
 
     manifest = {**MANIFEST, "features": {"compute": {"virtualMachine": {"enabled": True, "vnc": True}}}}
     Provider.objects.filter(id=provider.id).update(manifest=manifest)
-    assert marketplace.offering_change_state(actor=owner, offering=offering, action="activate").state == "active"
+    assert marketplace.offering_change_state(actor=owner, offering=offering, action="activate").state == "Active"
 
 
 def test_activation_over_the_api_is_a_400_naming_the_field(api, draft):
@@ -95,7 +95,7 @@ def test_activation_over_the_api_is_a_400_naming_the_field(api, draft):
 def test_options_needing_a_disabled_feature_are_hidden_and_refused(api, draft, ordering_manager):
     provider, offering, owner = draft
     Provider.objects.filter(id=provider.id).update(manifest=MANIFEST)
-    Offering.objects.filter(id=offering.id).update(state="active")
+    Offering.objects.filter(id=offering.id).update(state="Active")
     manager, project = ordering_manager
 
     shown = api.as_user(manager).get(f"/api/marketplace-offerings/{offering.uuid}/").json()["options"]

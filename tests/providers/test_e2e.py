@@ -60,7 +60,7 @@ def test_order_lifecycle_through_worker_and_agent(stack):
     stack.approve(terminate_uuid)
     assert stack.wait_final([terminate_uuid])[terminate_uuid].state == "done"
     resource.refresh_from_db()
-    assert resource.state == "terminated"
+    assert resource.state == "Terminated"
     assert stack.backend_calls("create") == [str(resource.uuid)]
     assert stack.backend_calls("update_limits") == [str(resource.uuid)]
     assert stack.backend_calls("terminate") == [str(resource.uuid)]
@@ -84,6 +84,7 @@ def test_membership_change_reaches_the_provider(stack):
 
 
 def test_user_connection_maps_the_local_username_into_later_orders(stack):
+    import json
     import sqlite3
     import subprocess
     import sys
@@ -91,6 +92,13 @@ def test_user_connection_maps_the_local_username_into_later_orders(stack):
     from providers.models import UserConnection
 
     from .harness import ROOT
+
+    # Only a member of a project with a resource at the provider may connect there.
+    refused = stack.api("POST", f"/api/providers/{stack.provider.slug}/connect/")
+    assert refused.status_code == 404, refused.text
+    first = stack.order("alloc-first")
+    stack.approve(first["uuid"])
+    assert stack.wait_final([first["uuid"]])[first["uuid"]].state == "done"
 
     answer = stack.api("POST", f"/api/providers/{stack.provider.slug}/connect/")
     assert answer.status_code == 200, answer.text
@@ -116,9 +124,59 @@ def test_user_connection_maps_the_local_username_into_later_orders(stack):
     mapped = UserConnection.objects.get(uuid=connection["uuid"])
     assert mapped.state == "connected" and mapped.username == "pm_local"
 
+    def members():
+        with sqlite3.connect(stack.agent.tmp_path / "agent-state.sqlite3") as db:
+            return {row[0] for row in db.execute("SELECT username FROM project_members WHERE present = 1")}
+
+    # The project with a resource there learns the username at once, and later orders carry it.
+    wait_for(lambda: "pm_local" in members(), timeout=30, message="the connected username to reach the agent")
     order = stack.order("alloc-connected")
     stack.approve(order["uuid"])
     assert stack.wait_final([order["uuid"]])[order["uuid"]].state == "done"
     with sqlite3.connect(stack.agent.tmp_path / "agent-state.sqlite3") as db:
-        usernames = {row[0] for row in db.execute("SELECT username FROM project_members WHERE present = 1")}
-    assert "pm_local" in usernames
+        (payload,) = db.execute("SELECT payload FROM orders WHERE order_uuid = ?", (order["uuid"],)).fetchone()
+    assert "pm_local" in {m["username"] for m in json.loads(payload)["project"]["members"]}
+
+
+def test_invalid_items_in_the_agents_outbox_are_refused_alone_and_dropped(stack):
+    """Items an older agent queued that the orchestrator cannot hold: refused one by one, never resent."""
+    import json
+    import sqlite3
+    import time
+
+    from django.utils import timezone
+
+    from accounting.models import ComponentUsage
+
+    order = stack.order("alloc-usage")
+    stack.approve(order["uuid"])
+    assert stack.wait_final([order["uuid"]])[order["uuid"]].state == "done"
+    resource = stack.resource(order["uuid"])
+    month = timezone.localdate().replace(day=1).isoformat()
+    record = {"resource_uuid": str(resource.uuid), "backend_id": resource.backend_id, "component_type": "cpu",
+              "billing_month": month, "amount": "7", "username": "alice"}  # fmt: skip
+    queued = [
+        ("usage", {**record, "cursor": 9001, "billing_month": "0000-01-01"}),
+        ("usage", {**record, "cursor": 9002, "username": "bo\u0000b"}),
+        ("usage", {**record, "cursor": 9003, "amount": "1e30"}),
+        ("usage", {**record, "cursor": 9004, "component_type": "c" * 61}),
+        ("usage", {**record, "cursor": 9005}),
+        ("order_update", {"order_uuid": order["uuid"], "state": "erred", "error_message": "disk\u0000full"}),
+    ]
+    with sqlite3.connect(stack.agent.tmp_path / "agent-state.sqlite3", timeout=30) as db:
+        db.executemany(
+            "INSERT INTO outbox (kind, payload, created_at) VALUES (?, ?, ?)",
+            [(kind, json.dumps(payload), time.time()) for kind, payload in queued],
+        )
+
+    def outbox_empty():
+        with sqlite3.connect(stack.agent.tmp_path / "agent-state.sqlite3", timeout=30) as db:
+            return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+    wait_for(outbox_empty, timeout=30, message="the agent to deliver or drop its outbox")
+    stored = ComponentUsage.objects.get(resource=resource, component_type="cpu", username="alice")
+    assert float(stored.usage) == 7.0
+    assert not ComponentUsage.objects.filter(resource=resource).exclude(username__in=["", "alice"]).exists()
+    assert ComponentUsage.objects.filter(resource=resource, component_type="c" * 61).count() == 0
+    assert stack.wait_final([order["uuid"]])[order["uuid"]].state == "done"  # the refused update changed nothing
+    assert stack.agent.log_path.read_text(errors="replace").count("for good, dropped") == 5

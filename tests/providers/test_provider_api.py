@@ -37,12 +37,15 @@ def _post(client, payload, headers):
 
 
 def _headers(keys, body, **overrides):
+    issuer = overrides.pop("issuer", keys.slug)
     token = issue_token(
         private_key=overrides.pop("private_key", keys.key),
         kid=overrides.pop("kid", keys.kid),
-        issuer=overrides.pop("issuer", keys.slug),
+        issuer=issuer,
         audience=overrides.pop("audience", "federation"),
-        subject=keys.slug,
+        subject=overrides.pop("subject", issuer),
+        method=overrides.pop("method", "POST"),
+        path=overrides.pop("path", URL),
         body=body,
         **overrides,
     )
@@ -68,7 +71,13 @@ def test_valid_update_is_applied(client, site, order):
         client,
         body,
         signed_headers(
-            private_key=keys.key, kid=keys.kid, issuer=keys.slug, audience="federation", body=encode_body(body)
+            private_key=keys.key,
+            kid=keys.kid,
+            issuer=keys.slug,
+            audience="federation",
+            method="POST",
+            path=URL,
+            body=encode_body(body),
         ),
     )
     assert answer.status_code == 200, answer.content
@@ -86,12 +95,21 @@ def test_valid_update_is_applied(client, site, order):
         ("expired", "expired"),
         ("unknown_key", "unknown_key"),
         ("other_body", "body_mismatch"),
+        ("made_for_usage", "request_mismatch"),
+        ("made_for_a_get", "request_mismatch"),
+        ("subject_is_not_issuer", "bad_subject"),
     ],
 )
 def test_bad_tokens_are_refused_and_change_nothing(client, site, order, case, reason):
     provider, keys, _ = site
     body = encode_body(_done(order))
-    if case == "forged":
+    if case == "made_for_usage":
+        headers = _headers(keys, body, path="/api/provider/usage/")
+    elif case == "made_for_a_get":
+        headers = _headers(keys, body, method="GET")
+    elif case == "subject_is_not_issuer":
+        headers = _headers(keys, body, subject="site-b")
+    elif case == "forged":
         headers = _headers(keys, body, private_key=generate_private_key())
     elif case == "wrong_audience":
         headers = _headers(keys, body, audience="someone-else")
@@ -131,7 +149,7 @@ def test_a_provider_cannot_update_another_providers_orders(client, site, order):
     )
     assert answer.status_code == 200
     assert answer.json()["results"] == [
-        {"order_uuid": str(order.uuid), "accepted": False, "detail": "No such order at this provider."}
+        {"order_uuid": str(order.uuid), "accepted": False, "detail": "No such order at this provider.", "retry": False}
     ]
     order.refresh_from_db()
     assert order.state == "executing"
@@ -167,14 +185,27 @@ def test_repeated_done_is_acknowledged_without_change(client, site, order):
     assert stamps[0] == stamps[1] and stamps[0][0] == "done"
 
 
-def test_malformed_update_is_400_naming_the_field(client, site, order):
+def test_malformed_update_is_refused_naming_the_field(client, site, order):
     provider, keys, _ = site
     body = encode_body({"updates": [{"order_uuid": "nope", "state": "done"}]})
     answer = client.post(
         URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(keys, body)["Authorization"]
     )
-    assert answer.status_code == 400
-    assert "order_uuid" in answer.json()["field"]
+    assert answer.status_code == 200
+    [result] = answer.json()["results"]
+    assert result["accepted"] is False and result["retry"] is False
+    assert result["field"] == "updates[0].order_uuid" and result["order_uuid"] == "nope"
+
+
+def test_a_body_that_is_no_list_of_updates_is_400(client, site, order):
+    provider, keys, _ = site
+    for payload in ({"updates": "all"}, [1, 2], {}):
+        body = encode_body(payload)
+        answer = client.post(
+            URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(keys, body)["Authorization"]
+        )
+        assert answer.status_code == 400, payload
+        assert answer.json()["field"] in ("updates", "body")
 
 
 def test_jwks_is_published(client, db):
@@ -208,8 +239,8 @@ def test_a_batch_applies_what_fits_refuses_the_rest_and_records_history(client, 
         order.resource.refresh_from_db()
     assert (first.state, first.resource.state, first.resource.backend_id) == ("done", "OK", "acct-first")
     assert (second.state, second.error_message, second.resource.backend_id) == ("done", "", "earlier")
-    assert (third.state, third.error_message, third.resource.state) == ("erred", "quota exceeded at the site", "erred")
+    assert (third.state, third.error_message, third.resource.state) == ("erred", "quota exceeded at the site", "Erred")
     history = StateChange.objects.filter(order=first).values_list("from_state", "to_state")
     assert ("executing", "done") in list(history) and ("done", "erred") not in list(history)
-    assert StateChange.objects.filter(resource=third.resource, to_state="erred").count() == 1
+    assert StateChange.objects.filter(resource=third.resource, to_state="Erred").count() == 1
     assert first.completed_at is not None and first.modified >= first.created

@@ -4,6 +4,7 @@ import pytest
 
 from federation.models import RoleName
 from protocol.keys import generate_private_key, jwks, public_jwk
+from providers.models import Provider
 from tests.factories import UserFactory, grant
 
 from .conftest import make_provider
@@ -37,10 +38,12 @@ def test_registration_by_staff_validates_the_keys(api, staff, customer, django_c
     assert api.as_user(staff).post("/api/providers/", body, format="json").status_code == 400  # slug taken
 
 
-def test_only_staff_and_support_register(api, owner, customer):
+def test_only_staff_register(api, owner, support, customer):
     body = {"slug": "x", "domain": "x.org", "customer": str(customer.uuid),
             "jwks": jwks(public_jwk(generate_private_key(), "x-1"))}  # fmt: skip
     assert api.as_user(owner).post("/api/providers/", body, format="json").status_code == 403
+    assert api.as_user(support).post("/api/providers/", body, format="json").status_code == 403
+    assert not Provider.objects.filter(slug="x").exists()
 
 
 @pytest.mark.parametrize("page_size", [2, 10])

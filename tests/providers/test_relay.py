@@ -57,7 +57,7 @@ def test_unreachable_provider_errs_the_order_after_the_bound(
     assert order.state == "erred"
     assert "failed after 3 attempts" in order.error_message and "unreachable" in order.error_message
     order.resource.refresh_from_db()
-    assert order.resource.state == "erred"
+    assert order.resource.state == "Erred"
 
 
 @override_settings(PROVIDER_FAILURE_THRESHOLD=2, PROVIDER_TIMEOUT=0.5)

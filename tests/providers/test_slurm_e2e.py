@@ -128,7 +128,7 @@ def test_order_to_slurm_account_usage_limits_and_termination(stack):
     stack.approve(answer.json()["order_uuid"])
     assert stack.wait_final([answer.json()["order_uuid"]])[answer.json()["order_uuid"]].state == "done"
     resource.refresh_from_db()
-    assert resource.state == "terminated"
+    assert resource.state == "Terminated"
     assert account_row(account) is None
     refused = sbatch(MEMBER, account, seconds=1)
     assert refused.returncode != 0 and "Invalid account" in refused.stderr
@@ -146,6 +146,6 @@ def test_sacctmgr_failure_errs_the_order_with_slurms_message(slurm_cluster, live
         erred = stack.wait_final([order["uuid"]])[order["uuid"]]
         assert erred.state == "erred"
         assert "no TRES known by type gres/nosuchgpu" in erred.error_message
-        assert stack.resource(order["uuid"]).state == "erred"
+        assert stack.resource(order["uuid"]).state == "Erred"
     finally:
         stop_stack(stack)

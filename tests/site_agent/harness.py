@@ -37,6 +37,9 @@ class FakeOrchestrator:
         self.usage: list[dict] = []
         self.connections: list[dict] = []
         self.refused: list[str] = []  # reasons of calls refused for a bad token
+        # judge(kind, item) -> None to take the item, or the refusal ({"accepted": False, "detail", "retry"})
+        self.judge = lambda kind, item: None
+        self.refusals: list[tuple[str, dict]] = []  # (kind, item) of every item refused
         self.requests = 0
         self.status = 200  # answer 5xx to simulate trouble
         self.jwks_fetches = 0
@@ -84,24 +87,37 @@ class FakeOrchestrator:
 
     # --- calling the agent as the orchestrator --------------------------------------------------
 
-    def headers(self, body: bytes, *, kid: str | None = None, key=None, audience: str = PROVIDER_ID) -> dict:
+    def headers(
+        self,
+        body: bytes,
+        *,
+        method: str = "POST",
+        path: str = "/orders/batch",
+        kid: str | None = None,
+        key=None,
+        audience: str = PROVIDER_ID,
+    ) -> dict:
         kid = kid or self.kid
         return signed_headers(
             private_key=key or self.published.get(kid, self.key),
             kid=kid,
             issuer=ORCHESTRATOR_ID,
             audience=audience,
+            method=method,
+            path=path,
             body=body,
         )
 
     def token(self, body: bytes = b"", **overrides) -> dict:
-        """Headers with a hand-made token, for the failure cases."""
+        """Headers with a hand-made token (for POST /orders/batch unless overridden), for the failure cases."""
         kwargs = {
             "private_key": self.key,
             "kid": self.kid,
             "issuer": ORCHESTRATOR_ID,
             "audience": PROVIDER_ID,
             "subject": ORCHESTRATOR_ID,
+            "method": "POST",
+            "path": "/orders/batch",
             "body": body or None,
         }
         kwargs.update(overrides)
@@ -109,10 +125,12 @@ class FakeOrchestrator:
 
     def post(self, agent_url: str, path: str, payload: object, **kw) -> requests.Response:
         body = encode_body(payload)
-        return requests.post(agent_url + path, data=body, headers=self.headers(body, **kw), timeout=10)
+        headers = self.headers(body, method="POST", path=path.split("?")[0], **kw)
+        return requests.post(agent_url + path, data=body, headers=headers, timeout=10)
 
     def get(self, agent_url: str, path: str, **kw) -> requests.Response:
-        return requests.get(agent_url + path, headers=self.headers(b"", **kw), timeout=10)
+        headers = self.headers(b"", method="GET", path=path.split("?")[0], **kw)
+        return requests.get(agent_url + path, headers=headers, timeout=10)
 
 
 def _handler(orch: FakeOrchestrator):
@@ -143,6 +161,8 @@ def _handler(orch: FakeOrchestrator):
                     audience=ORCHESTRATOR_ID,
                     issuer=PROVIDER_ID,
                     replay_guard=orch.guard,
+                    method="POST",
+                    path=self.path,
                     body=body,
                 )
             except TokenError as exc:
@@ -152,15 +172,10 @@ def _handler(orch: FakeOrchestrator):
             payload = json.loads(body)
             with orch.changed:
                 if self.path == "/api/provider/orders/updates/":
-                    orch.updates.extend(payload["updates"])
-                    answer = {
-                        "results": [
-                            {"order_uuid": u["order_uuid"], "accepted": True, "detail": ""} for u in payload["updates"]
-                        ]
-                    }
+                    answer = {"results": _judged(orch, "order_update", payload["updates"], orch.updates, "order_uuid")}
                 elif self.path == "/api/provider/usage/":
-                    orch.usage.extend(payload["records"])
-                    answer = {"accepted": len(payload["records"])}
+                    results = _judged(orch, "usage", payload["records"], orch.usage, "cursor")
+                    answer = {"imported": sum(r["accepted"] for r in results), "results": results}
                 elif self.path == "/api/provider/connections/":
                     orch.connections.append(payload)
                     answer = {"detail": "connected"}
@@ -179,6 +194,20 @@ def _handler(orch: FakeOrchestrator):
             self.wfile.write(data)
 
     return Handler
+
+
+def _judged(orch: FakeOrchestrator, kind: str, items: list[dict], taken: list[dict], key: str) -> list[dict]:
+    """A result per item, as the orchestrator answers: taken items are recorded, refused ones set aside."""
+    results = []
+    for item in items:
+        verdict = orch.judge(kind, item)
+        if verdict is None:
+            taken.append(item)
+            results.append({key: item.get(key), "accepted": True, "detail": "", "retry": False})
+        else:
+            orch.refusals.append((kind, item))
+            results.append({key: item.get(key), "accepted": False, "detail": "", "retry": False, **verdict})
+    return results
 
 
 def wait_until(predicate, timeout: float = 10.0) -> None:

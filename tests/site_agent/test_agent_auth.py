@@ -33,11 +33,22 @@ def test_bad_tokens_are_refused(tmp_path):
         _refused(post(orch.token(b'{"other": "body"}')), "body_mismatch")
         _refused(post(orch.token(b"")), "body_mismatch")  # a body, and a token not bound to any
         _refused(post({"Authorization": "Bearer not.a.jwt"}), "malformed")
+        _refused(post(orch.token(body, subject="someone-else")), "bad_subject")
+        _refused(post(orch.token(body, path="/verify")), "request_mismatch")  # made for another endpoint
+        _refused(post(orch.token(body, method="PUT")), "request_mismatch")
 
         headers = orch.token(body)
         assert post(headers).status_code == 202
         _refused(post(headers), "replayed")
         assert agent.store.order_get(item["order_uuid"]) is not None
+
+
+def test_a_token_made_for_one_get_fails_at_another(tmp_path):
+    with FakeOrchestrator() as orch, RunningAgent(tmp_path, orch) as agent:
+        for_usage = orch.token(method="GET", path="/usage")
+        _refused(requests.get(agent.url + "/manifest", headers=for_usage, timeout=5), "request_mismatch")
+        assert requests.get(agent.url + "/usage?after=0", headers=orch.token(method="GET", path="/usage"),
+                            timeout=5).status_code == 200  # fmt: skip
 
 
 def test_get_endpoints_need_a_token_but_public_pages_do_not(tmp_path):

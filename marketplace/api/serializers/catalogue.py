@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from federation.api.fields import RelatedUrlField, UrlField
+from federation.api.fields import JSONValueField, RelatedUrlField, UrlField
 from federation.api.serializers import optional_text
 from federation.models import Customer
+from federation.validation import MAX_BIGINT
 from marketplace.models import BillingType, LimitPeriod, Offering, OfferingComponent, Plan, PlanUnit
 from marketplace.processors import capabilities
 from marketplace.services.validation import visible_options
@@ -116,19 +117,19 @@ class OfferingComponentWriteSerializer(serializers.Serializer):
     measured_unit = optional_text(max_length=30)
     billing_type = serializers.ChoiceField(choices=BillingType.choices, default=BillingType.LIMIT)
     limit_period = serializers.ChoiceField(choices=LimitPeriod.choices, required=False, allow_blank=True)
-    min_value = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    max_value = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    default_limit = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    min_value = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False, allow_null=True)
+    max_value = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False, allow_null=True)
+    default_limit = serializers.IntegerField(min_value=0, max_value=MAX_BIGINT, required=False, allow_null=True)
 
 
 class PlanWriteFields(serializers.Serializer):
     name = serializers.CharField(max_length=150)
-    description = optional_text()
+    description = optional_text(max_length=2000)
     unit = serializers.ChoiceField(choices=PlanUnit.choices, default=PlanUnit.MONTH)
     prices = serializers.DictField(
         child=serializers.DecimalField(max_digits=16, decimal_places=6, min_value=0), required=False
     )
-    quotas = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False)
+    quotas = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=MAX_BIGINT), required=False)
 
 
 class PlanCreateSerializer(PlanWriteFields):
@@ -144,11 +145,11 @@ class PlanUpdateSerializer(PlanWriteFields):
 
 class OfferingUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150, required=False)
-    description = optional_text()
+    description = optional_text(max_length=5000)
     type = serializers.CharField(max_length=100, required=False)
-    terms_of_service = optional_text()
-    terms_of_service_link = serializers.URLField(required=False, allow_blank=True)
-    options = serializers.JSONField(required=False)
+    terms_of_service = optional_text(max_length=20000)
+    terms_of_service_link = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    options = JSONValueField(required=False)
     auto_approve = serializers.BooleanField(required=False)
 
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from federation.api.fields import RelatedUrlField, UrlField
+from federation.api.fields import JSONObjectField, RelatedUrlField, UrlField
 from federation.models import Project
 from marketplace.models import Offering, Order, OrderType, Plan, Resource, StateChange
 
@@ -99,7 +99,7 @@ class OrderSerializer(OfferingPlanProjectFields, serializers.ModelSerializer):
 
 
 def _limits_field(**kwargs):
-    return serializers.DictField(child=serializers.JSONField(), help_text="{component_type: amount}", **kwargs)
+    return JSONObjectField(help_text="{component_type: amount}", **kwargs)
 
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -123,7 +123,7 @@ class OrderCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The resource an Update or Terminate order changes.",
     )
-    attributes = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    attributes = JSONObjectField(required=False, default=dict)
     limits = _limits_field(required=False, default=dict)
     type = serializers.ChoiceField(choices=OrderType.choices, default=OrderType.CREATE)
     accepting_terms_of_service = serializers.BooleanField(required=False, default=False)
@@ -134,8 +134,8 @@ class OrderDoneSerializer(serializers.Serializer):
 
 
 class OrderErredSerializer(serializers.Serializer):
-    error_message = serializers.CharField()
-    error_traceback = serializers.CharField(required=False, allow_blank=True, default="")
+    error_message = serializers.CharField(max_length=2000)
+    error_traceback = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
 
 
 class OrderUuidSerializer(serializers.Serializer):
@@ -184,7 +184,7 @@ class ResourceUpdateLimitsSerializer(serializers.Serializer):
 
 
 class ResourceTerminateSerializer(serializers.Serializer):
-    attributes = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    attributes = JSONObjectField(required=False, default=dict)
 
 
 class StateChangeSerializer(serializers.ModelSerializer):

@@ -1,0 +1,55 @@
+"""Bounds of what the database can hold, shared by the API's fields and the services.
+
+PostgreSQL refuses NUL (U+0000) in text and in jsonb strings, keeps integers in 64 bits and has
+no infinity or NaN in jsonb; a value past those bounds must be refused as bad input, never
+reach a query.
+"""
+
+from __future__ import annotations
+
+import math
+
+MAX_BIGINT = 2**63 - 1
+# Deepest nesting of lists and objects accepted in a JSON body or JSON-typed value.
+JSON_MAX_DEPTH = 32
+
+
+def json_problem(value, *, max_depth: int = JSON_MAX_DEPTH) -> str | None:
+    """What keeps `value` (parsed JSON) from being stored as jsonb, or None when nothing does.
+
+    The message names where the problem is (`a.b[2]`). Walks the value without recursion, so a
+    deep value cannot exhaust the stack.
+    """
+    stack = [(value, "", 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                return f"{path or 'value'}: nested deeper than {max_depth} levels."
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str):
+                    if "\x00" in key:
+                        return f"{path or 'value'}: a key contains a NUL character (\\u0000)."
+                    child_path = f"{path}.{key}" if path else key
+                else:
+                    child_path = f"{path}[{key}]"
+                stack.append((child, child_path, depth + 1))
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return f"{path or 'value'}: NUL characters (\\u0000) are not allowed."
+        elif isinstance(item, float) and not math.isfinite(item):
+            return f"{path or 'value'}: numbers must be finite."
+    return None
+
+
+def json_depth_exceeds(value, max_depth: int = JSON_MAX_DEPTH) -> bool:
+    """Whether lists and objects in `value` nest deeper than `max_depth` (without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False

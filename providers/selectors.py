@@ -1,0 +1,27 @@
+"""Reads of providers that join across apps."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from federation.models import RoleGrant
+from federation.permissions import is_operator
+from marketplace.models import Resource, ResourceState
+
+from .models import Provider
+
+
+def providers_connectable_by(user) -> QuerySet[Provider]:
+    """Providers at which `user` may connect an account: staff everywhere; anyone else where a
+    project they are a member of has a resource that is not terminated."""
+    if not user.is_authenticated or not user.is_active:
+        return Provider.objects.none()
+    if is_operator(user):
+        return Provider.objects.all()
+    projects = RoleGrant.objects.active().filter(user=user, project__isnull=False).values("project_id")
+    providers = (
+        Resource.objects.filter(project_id__in=projects, offering__provider_link__isnull=False)
+        .exclude(state=ResourceState.TERMINATED)
+        .values("offering__provider_link__provider_id")
+    )
+    return Provider.objects.filter(id__in=providers)

@@ -1,0 +1,143 @@
+"""`POST /api/providers/<id>/connect/`: only those who can use an account there, and never a long wait."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.test import override_settings
+
+from federation.models import RoleName
+from marketplace import services as marketplace
+from marketplace.models import Resource, ResourceState
+from providers.models import Provider, UserConnection
+from tests.factories import ProjectFactory, UserFactory, grant
+
+from .conftest import make_provider
+
+pytestmark = pytest.mark.django_db
+
+
+class SiteServer:
+    """A provider's /connections endpoint on 127.0.0.1: answers at once, or hangs until closed."""
+
+    def __init__(self, *, hang: bool = False):
+        self.calls = 0
+        self.release = threading.Event()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                site.calls += 1
+                if hang:
+                    site.release.wait(60)
+                body = json.dumps({"redirect_url": "http://site.example.org/connect/abc"}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def domain(self) -> str:
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site_server():
+    server = SiteServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hanging_site():
+    server = SiteServer(hang=True)
+    yield server
+    server.close()
+
+
+def _member_with_a_resource_at(offering):
+    """A project member (not its manager) of a project holding a resource of `offering`."""
+    project = ProjectFactory(name="Physics")
+    manager, member = UserFactory(username="physics-pm"), UserFactory(username="physics-member")
+    grant(manager, project, RoleName.PROJECT_MANAGER)
+    grant(member, project, RoleName.PROJECT_MEMBER)
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        order = marketplace.order_create(
+            actor=manager,
+            project=project,
+            offering=offering,
+            plan=offering.plans.first(),
+            attributes={"name": "alloc"},
+            limits={"cpu": 10},
+        )
+    order.refresh_from_db()
+    return member, order.resource
+
+
+def _connect(api, user, slug):
+    return api.as_user(user).post(f"/api/providers/{slug}/connect/")
+
+
+def test_only_staff_and_members_of_a_project_with_a_resource_there_may_connect(api, site_server, staff, support):
+    provider, _, offering = make_provider("site-conn", domain=site_server.domain)
+    member, resource = _member_with_a_resource_at(offering)
+    stranger = UserFactory(username="stranger")
+    elsewhere = UserFactory(username="elsewhere")  # a member of a project without a resource there
+    grant(elsewhere, ProjectFactory(name="Elsewhere"), RoleName.PROJECT_MEMBER)
+    site_owner = UserFactory(username="site-owner")  # sees the provider, uses nothing there
+    grant(site_owner, provider.customer, RoleName.CUSTOMER_OWNER)
+
+    assert _connect(api, stranger, provider.slug).status_code == 404
+    assert _connect(api, elsewhere, provider.slug).status_code == 404
+    assert _connect(api, site_owner, provider.slug).status_code == 403
+    assert _connect(api, support, provider.slug).status_code == 403  # support only reads
+    assert site_server.calls == 0 and not UserConnection.objects.exists()
+
+    for user in (member, staff):
+        answer = _connect(api, user, provider.slug)
+        assert answer.status_code == 200, answer.content
+        assert answer.json()["redirect_url"] == "http://site.example.org/connect/abc"
+    assert site_server.calls == 2
+    assert set(UserConnection.objects.values_list("user__username", flat=True)) == {member.username, "staff"}
+
+    Resource.objects.filter(id=resource.id).update(state=ResourceState.TERMINATED)
+    assert _connect(api, member, provider.slug).status_code == 404
+    assert site_server.calls == 2
+
+
+def test_a_hanging_provider_holds_the_request_only_for_the_connect_timeout(api, hanging_site, staff):
+    provider, _, _ = make_provider("site-hang", domain=hanging_site.domain)
+    started = time.monotonic()
+    with override_settings(PROVIDER_CONNECT_TIMEOUT=1, PROVIDER_TIMEOUT=30):
+        answer = _connect(api, staff, provider.slug)
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 502, answer.content
+    assert elapsed < 10, f"the request waited {elapsed:.1f} s for the provider"
+    assert hanging_site.calls == 1 and not UserConnection.objects.exists()
+
+
+def test_a_provider_known_to_be_down_is_not_called(api, site_server, staff):
+    provider, _, _ = make_provider("site-down", domain=site_server.domain)
+    Provider.objects.filter(id=provider.id).update(available=False)
+    answer = _connect(api, staff, provider.slug)
+    assert answer.status_code == 502 and "not answering" in answer.json()["detail"]
+    assert site_server.calls == 0
