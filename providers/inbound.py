@@ -24,7 +24,7 @@ from federation.exceptions import DomainError
 from federation.models import RoleGrant
 from marketplace import services as marketplace
 from marketplace.models import Order, Resource, ResourceState
-from protocol.messages import MAX_USAGE_AMOUNT, ProtocolError
+from protocol.messages import MAX_USAGE_AMOUNT, ProtocolError, text_problem
 
 from .models import OutboxMessage, Provider, UserConnection
 from .payloads import membership_change
@@ -46,9 +46,9 @@ def _invalid(error: ProtocolError) -> dict:
 def _raw_key(raw, key: str, kind=str):
     """The item's own id as sent, if it is a plausible one, so that a refusal names its item."""
     value = raw.get(key) if isinstance(raw, dict) else None
-    if isinstance(value, kind) and not isinstance(value, bool) and len(str(value)) <= 36:
-        return value
-    return None
+    if not isinstance(value, kind) or isinstance(value, bool) or len(str(value)) > 36:
+        return None
+    return None if isinstance(value, str) and text_problem(value) else value
 
 
 def order_updates_receive(*, provider: Provider, items: list, raw: list) -> list[dict]:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole system on one machine with embedded defaults: SQLite, a file-based Celery
-# broker, the web server, a Celery worker and beat, and the demo site agent.
+# broker, the web server, two Celery workers (deliveries and the rest; pulls) and beat, and the
+# demo site agent.
 # Set DATABASE_URL / CELERY_BROKER_URL to use PostgreSQL / Redis instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +55,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-.venv/bin/celery -A federation worker --loglevel INFO --concurrency 2 >"$FEDERATION_VAR_DIR/log/worker.log" 2>&1 &
+# Pulls from providers have a worker of their own, so a provider that hangs cannot hold up deliveries.
+.venv/bin/celery -A federation worker -n deliveries@%h -Q celery --loglevel INFO --concurrency 2 \
+  >"$FEDERATION_VAR_DIR/log/worker.log" 2>&1 &
+pids+=($!)
+.venv/bin/celery -A federation worker -n pulls@%h -Q pulls --loglevel INFO --concurrency 2 \
+  >"$FEDERATION_VAR_DIR/log/worker-pulls.log" 2>&1 &
 pids+=($!)
 .venv/bin/celery -A federation beat --loglevel INFO >"$FEDERATION_VAR_DIR/log/beat.log" 2>&1 &
 pids+=($!)

@@ -41,7 +41,7 @@ CONFIG = schemathesis.Config.from_dict(
             "database": "none",
             "with-security-parameters": False,
         },
-        "phases": {"stateful": {"enabled": False}},
+        "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": os.environ.get("ST_COV", "1") == "1"}, "examples": {"enabled": os.environ.get("ST_EX", "1") == "1"}, "fuzzing": {"enabled": os.environ.get("ST_FUZZ", "1") == "1"}},
     }
 )
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -186,3 +186,14 @@ def flatmap_body(context, body):
 def test_api(case, auth_headers):
     response = case.call(headers=auth_headers)
     case.validate_response(response, checks=CHECKS, headers=auth_headers)
+
+
+CALLS = {}
+
+
+@schema.hook
+def after_call(context, case, response):
+    CALLS[context.operation.label] = CALLS.get(context.operation.label, 0) + 1
+    if os.environ.get("ST_COUNT"):
+        with open("/tmp/h4/calls.txt", "a") as f:
+            f.write(f"{context.operation.label} {case.meta.phase.name if case.meta else '-'} {response.status_code}\n")

@@ -159,3 +159,71 @@ def test_manifest_fills_in_what_is_missing_as_off():
     assert _error(Manifest, {"provider_id": "d", "features": {"storage": {"enabled": "yes"}}})[0] == (
         "features.storage.enabled"
     )
+
+
+RECORD = {
+    "cursor": 3,
+    "resource_uuid": U.format(2),
+    "backend_id": "b",
+    "component_type": "cpu",
+    "billing_month": "2026-11-01",
+    "amount": "2.5",
+}
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"billing_month": "0000-01-01"}, "billing_month"),  # matches YYYY-MM-01, but is no date
+        ({"component_type": "c" * 51}, "component_type"),
+        ({"amount": "1e30"}, "amount"),
+        ({"amount": "1000000000000000000"}, "amount"),
+        ({"username": "al\u0000ice"}, "username"),
+        ({"username": "al\ud800ice"}, "username"),
+        ({"username": "u" * 65}, "username"),
+        ({"backend_id": "b" * 256}, "backend_id"),
+        ({"component_type": "cp\u0000u"}, "component_type"),
+    ],
+)
+def test_a_usage_record_holds_only_what_the_orchestrator_can_store(override, field):
+    from protocol.messages import UsageRecord
+
+    with pytest.raises(ProtocolError) as caught:
+        UsageRecord.from_dict({**RECORD, **override}, "records[4]")
+    assert caught.value.field == f"records[4].{field}"
+    assert UsageRecord.from_dict({**RECORD, "amount": "999999999999999999.9999999999"}).amount
+
+
+def test_an_order_update_holds_no_nul_and_is_bounded():
+    for override, field in (
+        ({"error_message": "disk\u0000full"}, "updates[0].error_message"),
+        ({"error_message": "x" * 10001}, "updates[0].error_message"),
+        ({"backend_id": "b" * 256}, "updates[0].backend_id"),
+    ):
+        update = {"order_uuid": U.format(1), "state": "erred", **override}
+        assert _error(OrderUpdates, {"updates": [update]})[0] == field
+
+
+def test_parse_each_keeps_good_entries_beside_bad_ones():
+    from protocol.messages import UsageRecord, parse_each
+
+    parsed = parse_each({"records": [RECORD, {**RECORD, "amount": "-1"}, "x"]}, "records", UsageRecord.from_dict)
+    assert parsed[0].amount == "2.5"
+    assert [(e.field, e.reason) for e in parsed[1:]] == [
+        ("records[1].amount", "must be a non-negative decimal string"),
+        ("records[2]", "must be an object"),
+    ]
+    for envelope, field in (({"records": {}}, "records"), ([], "body"), ({}, "records")):
+        with pytest.raises(ProtocolError) as caught:
+            parse_each(envelope, "records", UsageRecord.from_dict)
+        assert caught.value.field == field
+    with pytest.raises(ProtocolError):
+        parse_each({"records": [RECORD] * 3}, "records", UsageRecord.from_dict, max_items=2)
+
+
+def test_clean_text_makes_text_storable():
+    from protocol.messages import clean_text, text_problem
+
+    assert clean_text("a\u0000b\ud800c" + "d" * 50, 10) == "abcddddddd"
+    assert text_problem(clean_text("x\u0000\udfff", 100)) is None
+    assert text_problem("ok") is None and text_problem("n\u0000") and text_problem("\ud800")

@@ -136,3 +136,16 @@ def test_a_nul_in_an_error_message_is_refused_and_the_other_updates_are_applied(
         order.refresh_from_db()
     assert (first.state, second.state, third.state) == ("done", "executing", "erred")
     assert third.error_message == "quota exceeded"
+
+
+def test_a_refusal_names_its_item_only_by_an_id_that_can_be_sent_back(client, site, order):
+    provider, keys, _ = site
+    updates = [
+        {"order_uuid": "\ud800", "state": "done"},
+        {"order_uuid": "x\u0000", "state": "done"},
+        {"order_uuid": "y" * 5000, "state": "done"},
+        {"order_uuid": 7, "state": "done"},
+    ]
+    answer = _post(client, keys, UPDATES_URL, {"updates": updates})
+    assert answer.status_code == 200, answer.content
+    assert [(r["order_uuid"], r["accepted"]) for r in answer.json()["results"]] == [(None, False)] * 4
