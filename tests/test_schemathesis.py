@@ -1,26 +1,35 @@
 """Schemathesis against every operation of /api/schema/, as staff and as a signed-in user with no roles.
 
-The app runs in-process (WSGI) on the test database, seeded with one object of each kind so that
-detail routes and references in bodies hit real rows as well as random ones. Every answer must be
-something other than a server error and must match the schema (status, body). Bounded for CI: a
-fixed seed, a few examples per operation and phase, no shrinking. `-m schema` selects it; set
-SCHEMATHESIS_EXAMPLES to explore more.
+The app runs in-process (WSGI) on the test database, seeded with one object of each kind, so that
+detail routes and references in bodies name real rows as well as random ones. No answer may be a
+server error, and every answer must match the schema (status and body). The provider-facing API
+(`/api/provider/…`, signed JWTs) is not in /api/schema/ and is not run here.
+
+Bounded for CI: a fixed seed, no shrinking, a few generated requests per operation and role, and
+the coverage phase (boundary and invalid values of every parameter and field) as staff, who gets
+past the permission checks to the deepest code. `-m schema` selects this module;
+SCHEMATHESIS_EXAMPLES and SCHEMATHESIS_SEED explore further.
 """
 
+import json
 import os
-from decimal import Decimal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from django.conf import settings as django_settings
 from django.core import signals
 from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from federation import services
-from federation.models import RoleName
+from federation.models import Role, RoleName
 from federation.wsgi import application
 from marketplace import services as marketplace_services
 from marketplace.models import OfferingState, OrderState
@@ -30,23 +39,69 @@ from tests.factories import CustomerFactory, ProjectFactory, UserFactory, grant
 from tests.marketplace.factories import catalogue_offering
 
 pytestmark = [pytest.mark.schema, pytest.mark.django_db]
+set_hypothesis_home_dir(Path(django_settings.VAR_DIR) / "hypothesis")  # not .hypothesis/ in the working tree
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8"))
-CONFIG = schemathesis.Config.from_dict(
-    {
-        "seed": int(os.environ.get("SCHEMATHESIS_SEED", "20240601")),
-        "generation": {
-            "max-examples": EXAMPLES,
-            "no-shrink": True,
-            "database": "none",
-            "with-security-parameters": False,
-        },
-        "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": os.environ.get("ST_COV", "1") == "1"}, "examples": {"enabled": os.environ.get("ST_EX", "1") == "1"}, "fuzzing": {"enabled": os.environ.get("ST_FUZZ", "1") == "1"}},
-    }
-)
 CHECKS = [not_a_server_error, response_schema_conformance]
-# Which seeded objects a path's `{uuid}` (or `{slug}`) may name, by the path's first segment after /api/.
+SCHEMA_URL = "/api/schema/?format=json"
+# Fields of request bodies that name another object; a generated body sometimes names a seeded one.
 REF_FIELDS = ("customer", "project", "offering", "plan", "resource", "user")
+
+
+def config(*, coverage: bool) -> schemathesis.Config:
+    return schemathesis.Config.from_dict(
+        {
+            "seed": int(os.environ.get("SCHEMATHESIS_SEED", "20240601")),
+            "generation": {
+                "max-examples": int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8")),
+                "no-shrink": True,
+                "database": "none",
+                "with-security-parameters": False,
+            },
+            "phases": {
+                "stateful": {"enabled": False},
+                "coverage": {"enabled": coverage, "unexpected-methods": []},
+            },
+        }
+    )
+
+
+# Seeded objects by the first path segment after /api/ (and `plan_uuid`), filled in by `world`.
+KNOWN: dict[str, list[str]] = {}
+REFS: dict[str, str] = {}
+
+
+def add_hooks(schema):
+    @schema.hook
+    def flatmap_path_parameters(context, path_parameters):
+        """Half of the detail requests name a seeded object, so they get past the 404."""
+        path = context.operation.path
+        names = KNOWN.get(path.split("/")[2]) if path.startswith("/api/") else None
+        if not names or not isinstance(path_parameters, dict):
+            return st.just(path_parameters)
+        key = "slug" if "slug" in path_parameters else "uuid"
+        choices = {key: st.sampled_from(names)}
+        if "plan_uuid" in path_parameters:
+            choices["plan_uuid"] = st.sampled_from(KNOWN["plan_uuid"])
+        known = st.fixed_dictionaries(choices).map(lambda picked: {**path_parameters, **picked})
+        return st.one_of(st.just(path_parameters), known)
+
+    @schema.hook
+    def flatmap_body(context, body):
+        """References in a body name a seeded object or keep the generated value, field by field."""
+        present = [field for field in REF_FIELDS if isinstance(body, dict) and field in body]
+        if not present:
+            return st.just(body)
+
+        def pick(choices):
+            return {**body, **{field: REFS[field] for field, use in zip(present, choices, strict=True) if use}}
+
+        return st.tuples(*[st.booleans() for _ in present]).map(pick)
+
+    return schema
+
+
+staff_schema = add_hooks(schemathesis.openapi.from_wsgi(SCHEMA_URL, application, config=config(coverage=True)))
+nobody_schema = add_hooks(schemathesis.openapi.from_wsgi(SCHEMA_URL, application, config=config(coverage=False)))
 
 
 @pytest.fixture
@@ -60,140 +115,128 @@ def in_process_app():
     signals.request_finished.connect(close_old_connections)
 
 
+class SiteHandler(BaseHTTPRequestHandler):
+    """The provider's side of a connection request: where to send the user to log in there."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        found = self.path == "/connections"
+        answer = {"redirect_url": "https://site.example.org/login"} if found else {"detail": "Not found."}
+        body = json.dumps(answer).encode()
+        self.send_response(200 if found else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_address():
+    """A provider endpoint on 127.0.0.1 that answers connection requests (the seeded provider's domain)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SiteHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
 @pytest.fixture
-def world(db, settings):
-    """One object of each kind, reachable by staff; the user with no roles sees only themselves."""
+def world(in_process_app, site_address, settings):
+    """One object of each kind: a customer with a project and a member, a provider organisation with
+    an active offering, its plan and provider, a resource (its create order done) and a pending order."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    staff = UserFactory(username="schema-staff", is_staff=True)
-    nobody = UserFactory(username="schema-nobody")
+    users = {
+        "staff": UserFactory(username="schema-staff", is_staff=True),
+        "nobody": UserFactory(username="schema-nobody"),
+        "member": UserFactory(username="schema-member"),
+    }
     customer = CustomerFactory(name="Schema University")
     project = ProjectFactory(customer=customer, name="Schema project")
-    member = UserFactory(username="schema-member")
-    grant(member, project, RoleName.PROJECT_MEMBER)
+    grant(users["member"], project, RoleName.PROJECT_MEMBER)
     provider_org = CustomerFactory(name="Schema HPC")
     offering = catalogue_offering(customer=provider_org, name="Schema allocation", state=OfferingState.ACTIVE)
     plan = offering.plans.get()
-    key = generate_private_key()
     provider = Provider.objects.create(
         slug="schema-site",
         name="Schema site",
-        domain="127.0.0.1:9",
+        domain=site_address,
         https=False,
         env="test",
         customer=provider_org,
-        jwks=jwks(public_jwk(key, "schema-site-1")),
+        jwks=jwks(public_jwk(generate_private_key(), "schema-site-1")),
     )
     ProviderOffering.objects.create(offering=offering, provider=provider)
-    order = marketplace_services.order_create(
-        actor=None,
-        project=project,
-        offering=offering,
-        plan=plan,
-        attributes={"name": "Schema allocation"},
-        limits={"cpu_k_hours": 10, "storage_tb": 1},
-    )
-    for step in (marketplace_services.order_approve_by_provider,):
-        order = step(order=order, actor=None)
-    done = marketplace_services.order_set_state_done(order=order, actor=None, backend_id="schema-1")
+
+    def order(name, limits):
+        return marketplace_services.order_create(
+            actor=None,
+            project=project,
+            offering=offering,
+            plan=plan,
+            attributes={"name": name},
+            limits=limits,
+        )
+
+    done = marketplace_services.order_approve_by_provider(order=order("Schema", {"cpu_k_hours": 10}), actor=None)
+    done = marketplace_services.order_set_state_done(order=done, actor=None, backend_id="schema-1")
     assert done.state == OrderState.DONE
-    pending = marketplace_services.order_create(
-        actor=None,
-        project=project,
-        offering=offering,
-        plan=plan,
-        attributes={"name": "Second allocation"},
-        limits={"cpu_k_hours": 20, "storage_tb": 2},
+    pending = order("Second", {"cpu_k_hours": 20})
+    KNOWN.clear()
+    KNOWN.update(
+        {
+            "customers": [customer.uuid, provider_org.uuid],
+            "projects": [project.uuid],
+            "users": [user.uuid for user in users.values()],
+            "roles": list(Role.objects.values_list("uuid", flat=True)),
+            "marketplace-offerings": [offering.uuid],
+            "marketplace-public-offerings": [offering.uuid],
+            "marketplace-plans": [plan.uuid],
+            "plan_uuid": [plan.uuid],
+            "marketplace-orders": [done.uuid, pending.uuid],
+            "marketplace-resources": [done.resource.uuid],
+            "providers": [provider.slug],
+        }
     )
-    known = {
-        "customers": [customer.uuid, provider_org.uuid],
-        "projects": [project.uuid],
-        "users": [staff.uuid, nobody.uuid, member.uuid],
-        "marketplace-offerings": [offering.uuid],
-        "marketplace-public-offerings": [offering.uuid],
-        "marketplace-plans": [plan.uuid],
-        "marketplace-orders": [order.uuid, pending.uuid],
-        "marketplace-resources": [done.resource.uuid],
-        "providers": [provider.slug],
-        "plan_uuid": [plan.uuid],
-    }
-    known["roles"] = [str(uuid) for uuid in _role_uuids()]
-    refs = {
-        "customer": customer.uuid,
-        "project": project.uuid,
-        "offering": offering.uuid,
-        "plan": plan.uuid,
-        "resource": done.resource.uuid,
-        "user": member.uuid,
-    }
-    assert plan.components.filter(price__gt=Decimal(0)).exists()
-    return {"staff": staff, "nobody": nobody, "known": known, "refs": refs}
+    for key, values in KNOWN.items():
+        KNOWN[key] = [str(value) for value in values]
+    refs = {"customer": customer, "project": project, "offering": offering, "plan": plan, "resource": done.resource}
+    REFS.clear()
+    REFS.update({field: str(obj.uuid) for field, obj in refs.items()})
+    REFS["user"] = str(users["member"].uuid)
+    return users
 
 
-def _role_uuids():
-    from federation.models import Role
-
-    return Role.objects.values_list("uuid", flat=True)
+def signed_in(user) -> dict:
+    return {"Authorization": f"Token {services.token_issue(user=user)}"}
 
 
-@pytest.fixture(params=["staff", "nobody"])
-def role(request):
-    return request.param
+def run(case, headers):
+    response = case.call(headers=headers)
+    case.validate_response(response, checks=CHECKS, headers=headers)
 
 
 @pytest.fixture
-def auth_headers(world, role, in_process_app):
-    KNOWN.clear()
-    KNOWN.update(world["known"])
-    REFS.clear()
-    REFS.update(world["refs"])
-    return {"Authorization": f"Token {services.token_issue(user=world[role])}"}
+def as_staff(world):
+    return signed_in(world["staff"])
 
 
-KNOWN: dict = {}
-REFS: dict = {}
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
+@pytest.fixture
+def as_nobody(world):
+    return signed_in(world["nobody"])
 
 
-@schema.hook
-def flatmap_path_parameters(context, path_parameters):
-    """Half of the detail requests name a seeded object, so they get past the 404."""
-    segment = context.operation.path.split("/")[2] if context.operation.path.startswith("/api/") else ""
-    names = KNOWN.get(segment)
-    if not names or not isinstance(path_parameters, dict):
-        return st.just(path_parameters)
-    key = "slug" if "slug" in path_parameters else "uuid"
-    choices = {key: st.sampled_from([str(n) for n in names])}
-    if "plan_uuid" in path_parameters:
-        choices["plan_uuid"] = st.sampled_from([str(n) for n in KNOWN["plan_uuid"]])
-    known = st.fixed_dictionaries(choices).map(lambda picked: {**path_parameters, **picked})
-    return st.one_of(st.just(path_parameters), known)
-
-
-@schema.hook
-def flatmap_body(context, body):
-    if not isinstance(body, dict) or not set(body) & set(REF_FIELDS):
-        return st.just(body)
-    present = [field for field in REF_FIELDS if field in body]
-
-    def real(picks):
-        return {**body, **{field: str(REFS[field]) for field, use in zip(present, picks, strict=True) if use}}
-
-    return st.tuples(*[st.booleans() for _ in present]).map(real)
-
-
-@schema.parametrize()
+@staff_schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
-def test_api(case, auth_headers):
-    response = case.call(headers=auth_headers)
-    case.validate_response(response, checks=CHECKS, headers=auth_headers)
+def test_api_as_staff(case, as_staff):
+    run(case, as_staff)
 
 
-CALLS = {}
-
-
-@schema.hook
-def after_call(context, case, response):
-    CALLS[context.operation.label] = CALLS.get(context.operation.label, 0) + 1
-    if os.environ.get("ST_COUNT"):
-        with open("/tmp/h4/calls.txt", "a") as f:
-            f.write(f"{context.operation.label} {case.meta.phase.name if case.meta else '-'} {response.status_code}\n")
+@nobody_schema.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_as_user_with_no_roles(case, as_nobody):
+    run(case, as_nobody)

@@ -10,6 +10,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from federation.exceptions import DomainError, TooManyAttempts
 
+from .parsers import PayloadTooLarge
+
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
@@ -19,8 +21,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, RequestDataTooBig):  # a form body past DATA_UPLOAD_MAX_MEMORY_SIZE
-        return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, RequestDataTooBig):  # a body read by Django itself, past DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"detail": PayloadTooLarge().detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, SuspiciousOperation):  # e.g. more form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

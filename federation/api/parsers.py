@@ -15,8 +15,10 @@ from federation.validation import JSON_MAX_DEPTH, json_depth_exceeds
 
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
     default_code = "payload_too_large"
+
+    def __init__(self):
+        super().__init__(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
 
 
 def read_bounded(stream) -> bytes:
@@ -26,7 +28,7 @@ def read_bounded(stream) -> bytes:
         return stream.read()
     body = stream.read(limit + 1)
     if len(body) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        raise PayloadTooLarge()
     return body
 
 

@@ -231,7 +231,7 @@ def validate_limits(components: list[OfferingComponent], limits) -> dict[str, in
                 field="limits",
             )
         if not _is_int(value) or not 0 <= value <= MAX_BIGINT:
-            raise ValidationFailed(f"{key}: expected an integer from 0 to {MAX_BIGINT}.", field="limits")
+            raise ValidationFailed(f"{key}: expected a non-negative integer, at most {MAX_BIGINT}.", field="limits")
         if component.min_value is not None and value < component.min_value:
             raise ValidationFailed(f"{key}: must be at least {component.min_value}.", field="limits")
         if component.max_value is not None and value > component.max_value:
