@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from django.core.exceptions import ValidationError
+
 MAX_BIGINT = 2**63 - 1
 # Deepest nesting of lists and objects accepted in a JSON body or JSON-typed value.
 JSON_MAX_DEPTH = 32
@@ -41,6 +43,13 @@ def json_problem(value, *, max_depth: int = JSON_MAX_DEPTH) -> str | None:
         elif isinstance(item, float) and not math.isfinite(item):
             return f"{path or 'value'}: numbers must be finite."
     return None
+
+
+def validate_json_storable(value) -> None:
+    """Validator of every JSON value a client gives (API fields, model fields edited in forms)."""
+    problem = json_problem(value)
+    if problem:
+        raise ValidationError(problem, code="unstorable")
 
 
 def json_depth_exceeds(value, max_depth: int = JSON_MAX_DEPTH) -> bool:

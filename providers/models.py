@@ -5,6 +5,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from federation.validation import validate_json_storable
+
 
 class ProviderQuerySet(models.QuerySet):
     def visible_to(self, user):
@@ -44,7 +46,12 @@ class Provider(models.Model):
     customer = models.ForeignKey(
         "federation.Customer", on_delete=models.PROTECT, related_name="providers", help_text="Operating organisation."
     )
-    jwks = models.JSONField(default=dict, blank=True, help_text='The provider\'s public signing keys: {"keys": [...]}')
+    jwks = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_json_storable],
+        help_text='The provider\'s public signing keys: {"keys": [...]}',
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ENABLED)
     manifest = models.JSONField(default=dict, blank=True)
     manifest_fetched_at = models.DateTimeField(null=True, blank=True)

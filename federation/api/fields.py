@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from federation.validation import json_problem
+from federation.validation import validate_json_storable
 
 _PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 _UUID_RE = re.compile(r"([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})/?$")
@@ -152,15 +152,13 @@ class JSONValueField(serializers.JSONField):
     """A JSON value that can be stored as jsonb: no NUL (U+0000) in strings or keys, finite numbers,
     bounded nesting. Every JSON-typed input of the API uses it (or JSONObjectField)."""
 
+    default_validators = [validate_json_storable]
+
     def to_internal_value(self, data):
         try:
-            value = super().to_internal_value(data)
+            return super().to_internal_value(data)
         except RecursionError:  # a JSON string given in a form field, nested past the stack
             raise serializers.ValidationError("value: nested too deeply.") from None
-        problem = json_problem(value)
-        if problem:
-            raise serializers.ValidationError(problem)
-        return value
 
 
 @extend_schema_field({"type": "object", "additionalProperties": {}})

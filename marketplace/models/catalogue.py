@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
+from federation.validation import validate_json_storable
+
 from .managers import OfferingQuerySet, PlanQuerySet
 
 
@@ -40,6 +42,7 @@ class Offering(models.Model):
     options = models.JSONField(
         default=dict,
         blank=True,
+        validators=[validate_json_storable],
         help_text='Inputs an order must carry: {"order": [names], "options": {name: {"type": ..., ...}}}.',
     )
     auto_approve = models.BooleanField(

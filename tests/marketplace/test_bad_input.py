@@ -275,3 +275,18 @@ def test_order_error_texts_are_bounded(api, provider_owner, order_in, field, len
     before = snapshot()
     response = api.as_user(provider_owner).post(f"{ORDERS}{order.uuid}/set_state_erred/", body, format="json")
     assert_refused(response, field, "no more than", before)
+
+
+def test_admin_offering_form_refuses_nul_in_options(offering):
+    """The admin edits options through a model form: the model field carries the same validator."""
+    from django.forms.models import model_to_dict
+
+    from marketplace.admin import OfferingForm
+
+    data = model_to_dict(offering)
+    data["options"] = json.dumps({"options": {"partition": {"type": "enum", "choices": ["cpu", "g\u0000pu"]}}})
+    form = OfferingForm(data=data, instance=offering)
+    assert not form.is_valid()
+    assert "NUL" in str(form.errors["options"])
+    offering.refresh_from_db()
+    assert offering.options == {}

@@ -39,3 +39,17 @@ def test_keys_that_are_not_an_object_are_refused(api, staff, customer):
     response = api.as_user(staff).post("/api/providers/", registration(customer, ["key"]), format="json")
     assert response.status_code == 400 and "Expected an object" in str(response.json()["jwks"])
     assert not Provider.objects.exists()
+
+
+def test_admin_form_refuses_keys_with_nul(customer):
+    """Staff edit keys in the admin through a model form: the model field carries the same validator."""
+    from django.contrib.admin.sites import site
+
+    provider = Provider.objects.create(slug="site", name="Site", domain="site.example.org", customer=customer)
+    form_class = site._registry[Provider].get_form(None, provider)
+    data = {"name": "Site", "domain": "site.example.org", "https": "on", "env": "test", "status": "enabled"}
+    form = form_class(data={**data, "customer": customer.pk, "jwks": '{"keys": [], "x": "\\u0000"}'}, instance=provider)
+    assert not form.is_valid()
+    assert "NUL" in str(form.errors["jwks"])
+    provider.refresh_from_db()
+    assert provider.jwks == {}
