@@ -1,4 +1,5 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -34,7 +35,15 @@ class ProviderViewSet(mixins.RetrieveModelMixin, BaseViewSet):
         provider = services.provider_register(actor=request.user, **payload.validated_data)
         return Response(self.get_serializer(provider).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: ConnectionSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: ConnectionSerializer,
+            502: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The provider did not answer in time, or is marked unavailable."
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def connect(self, request, slug=None):
         """Start connecting your account to this provider; follow `redirect_url` to log in there.

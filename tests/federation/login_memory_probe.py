@@ -9,6 +9,7 @@ import gc
 import json
 import os
 import sys
+import tracemalloc
 import warnings
 
 import django
@@ -40,6 +41,8 @@ def main() -> None:
     for n in range(WARM_UP):
         attempt(n)
     gc.collect()
+    tracemalloc.start()
+    traced_before = tracemalloc.get_traced_memory()[0]
     before = rss_bytes()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -47,9 +50,11 @@ def main() -> None:
             attempt(n)
         gc.collect()
         after = rss_bytes()
+    traced_after = tracemalloc.get_traced_memory()[0]
     json.dump(
         {
             "grown": after - before,
+            "python_objects_grown": traced_after - traced_before,
             "statuses": statuses,
             "cache_key_warnings": sum(issubclass(w.category, CacheKeyWarning) for w in caught),
         },
