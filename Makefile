@@ -7,7 +7,7 @@ test:  ## Run every test (PostgreSQL, Redis, Celery, site agent, Slurm) and the 
 	scripts/test.sh
 
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports --no-cache
 
 format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .

@@ -2,9 +2,12 @@ import uuid
 
 from django.db import models
 
+from common.querysets import VisibleQuerySet
 
-class ComponentUsageQuerySet(models.QuerySet):
-    def visible_to(self, user):
+
+class ComponentUsageQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, user):
+        """Visible with the resource."""
         from marketplace.models import Resource
 
         return self.filter(resource__in=Resource.objects.visible_to(user))

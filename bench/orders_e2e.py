@@ -57,7 +57,7 @@ def main() -> int:
 
     import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "federation.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from django.core.management import call_command
 
@@ -76,7 +76,7 @@ def main() -> int:
                     sys.executable,
                     "-m",
                     "gunicorn",
-                    "federation.wsgi",
+                    "config.wsgi",
                     "-b",
                     f"127.0.0.1:{web_port}",
                     "-w",
@@ -141,9 +141,14 @@ def _answers(url):
 def _setup(agent, count):
     from federation.models import Role, RoleGrant, RoleName
     from marketplace import services as marketplace
-    from marketplace.models import Offering, OfferingComponent, Plan
-    from providers.models import Provider, ProviderOffering
-    from tests.factories import CustomerFactory, ProjectFactory, UserFactory
+    from tests.factories import (
+        CustomerFactory,
+        ProjectFactory,
+        ProviderFactory,
+        ProviderOfferingFactory,
+        UserFactory,
+        agent_offering,
+    )
 
     org = CustomerFactory(name="Bench site")
     owner = UserFactory(username="bench-owner")
@@ -151,21 +156,12 @@ def _setup(agent, count):
     project = ProjectFactory(name="Bench project")
     manager = UserFactory(username="bench-pm")
     RoleGrant.objects.create(user=manager, role=Role.objects.get(name=RoleName.PROJECT_MANAGER), project=project)
-    offering = Offering.objects.create(name="Bench HPC", customer=org, type="site-agent", state="Active")
-    OfferingComponent.objects.create(
-        offering=offering, type="cpu", name="CPU", billing_type="limit", min_value=1, max_value=10**6
+    offering = agent_offering(customer=org, name="Bench HPC", component={"min_value": 1, "max_value": 10**6})
+    plan = offering.plans.get()
+    provider = ProviderFactory(
+        slug="bench", name="Bench", domain=f"127.0.0.1:{agent.port}", customer=org, jwks=agent.jwks()
     )
-    plan = Plan.objects.create(offering=offering, name="Default")
-    provider = Provider.objects.create(
-        slug="bench",
-        name="Bench",
-        domain=f"127.0.0.1:{agent.port}",
-        https=False,
-        env="test",
-        customer=org,
-        jwks=agent.jwks(),
-    )
-    ProviderOffering.objects.create(offering=offering, provider=provider)
+    ProviderOfferingFactory(offering=offering, provider=provider)
     orders = [
         marketplace.order_create(
             actor=manager,

@@ -86,7 +86,7 @@ WORDS = [
 def configure_environment(projects: int) -> None:
     default = DEFAULT_DATABASE_URL if projects == PROJECTS else f"{DEFAULT_DATABASE_URL}_{projects}"
     os.environ.setdefault("DATABASE_URL", default)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "federation.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-" + "x" * 40)
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
@@ -189,7 +189,7 @@ def gunicorn():
             sys.executable,
             "-m",
             "gunicorn",
-            "federation.wsgi",
+            "config.wsgi",
             "-b",
             f"127.0.0.1:{port}",
             "-w",

@@ -7,4 +7,4 @@ class FederationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from .api import schema  # noqa: F401  (registers the OpenAPI extensions)
+        from .api import authentication  # noqa: F401  (registers its OpenAPI extension)

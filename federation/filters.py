@@ -2,6 +2,8 @@
 
 import django_filters
 
+from common.api.fields import parse_uuid
+
 from .models import Customer, Project, RoleGrant, User
 
 
@@ -60,13 +62,9 @@ class RoleGrantFilter(django_filters.FilterSet):
         fields = []
 
     def filter_role(self, queryset, name, value):
-        from .api.fields import parse_uuid
-
         key = parse_uuid(value)
         return queryset.filter(role__uuid=key) if key else queryset.filter(role__name=value)
 
     def filter_user_url(self, queryset, name, value):
-        from .api.fields import parse_uuid
-
         key = parse_uuid(value)
         return queryset.filter(user__uuid=key) if key else queryset.none()

@@ -9,14 +9,20 @@ import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from .exceptions import NotFound, PermissionDenied, UpstreamUnavailable, ValidationFailed
+from common.exceptions import NotFound, PermissionDenied, UpstreamUnavailable, ValidationFailed
+
 from .models import User
-from .permissions import can_look_up_identities
+from .permissions import can_look_up_identities, is_operator
 
 logger = logging.getLogger(__name__)
 
 
-def user_create(*, username: str, full_name: str | None = "", email: str | None = "", cuid: str | None = None) -> User:
+def user_create(
+    *, actor, username: str, full_name: str | None = "", email: str | None = "", cuid: str | None = None
+) -> User:
+    """Only staff create users; the username and the CUID must be free. The user has no usable password."""
+    if not is_operator(actor):
+        raise PermissionDenied("Only staff may create users.")
     username = (username or "").strip()
     if User.objects.filter(username=username).exists():
         raise ValidationFailed("A user with that username already exists.", field="username")

@@ -12,7 +12,8 @@ from django.urls import path
 from mozilla_django_oidc import urls as oidc_urls
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from .exceptions import DomainError
+from common.exceptions import DomainError
+
 from .identity import user_sync_from_claims
 from .models import User
 

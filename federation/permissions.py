@@ -8,6 +8,8 @@ below starts from `may_write`, so a read-only account is refused by all of them.
 
 from django.db.models import Q
 
+from common.querysets import reads_everything
+
 from .models import Customer, Project, RoleGrant, RoleName
 from .models.roles import PROJECT_ROLES
 
@@ -27,8 +29,11 @@ def role_names(user, *, customer: Customer | None = None, project: Project | Non
 
 
 def sees_everything(user) -> bool:
-    """Staff and global support read every customer, project, person, order, resource and provider."""
-    return user.is_authenticated and (user.is_staff or user.is_support)
+    """Staff and global support read every customer, project, person, order, resource and provider.
+
+    The same rule as every model's `visible_to` (common.querysets), so a check and a list never disagree.
+    """
+    return reads_everything(user)
 
 
 def may_write(user) -> bool:

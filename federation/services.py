@@ -12,9 +12,11 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
+from common.exceptions import Conflict, PermissionDenied, TooManyAttempts, ValidationFailed
+from common.login_security import LOCKED_OUT_MESSAGE, lockout_seconds_left
+from common.updates import update_fields
+
 from . import hooks
-from .exceptions import Conflict, PermissionDenied, TooManyAttempts, ValidationFailed
-from .login_security import LOCKED_OUT_MESSAGE, lockout_seconds_left
 from .models import OECD_FOS_2007_CODES, AuthToken, Customer, Project, Role, RoleGrant, User
 from .models.roles import CUSTOMER_ROLES, PROJECT_ROLES
 from .models.tokens import hash_token_key, password_fingerprint
@@ -57,12 +59,10 @@ def customer_create(*, actor: User, name: str, **fields) -> Customer:
 def customer_update(*, actor: User, customer: Customer, **fields) -> Customer:
     if not can_manage_customer(actor, customer):
         raise PermissionDenied("Only the customer's owners and staff may change it.")
-    for key, value in fields.items():
-        if key in CUSTOMER_FIELDS:
-            setattr(customer, key, _clean_text(value))
-    if not customer.name:
+    changes = {key: _clean_text(value) for key, value in fields.items() if key in CUSTOMER_FIELDS}
+    if "name" in changes and not changes["name"]:
         raise ValidationFailed("This field may not be blank.", field="name")
-    customer.save()
+    update_fields(customer, **changes)
     return customer
 
 
@@ -139,19 +139,26 @@ def project_update(*, actor: User, project: Project, **fields) -> Project:
     """Owners, project managers and staff change name, description, backend_id, end date, FOS code."""
     if not can_manage_project(actor, project):
         raise PermissionDenied("Only the project's managers, the customer's owners and staff may change it.")
+    changes = {}
     for key, value in fields.items():
         if key not in PROJECT_UPDATE_FIELDS:
             continue
         if key == "end_date":
-            project.end_date = value
+            changes[key] = value
         elif key == "oecd_fos_2007_code":
-            project.oecd_fos_2007_code = _check_fos_code(value)
+            changes[key] = _check_fos_code(value)
         else:
-            setattr(project, key, _clean_text(value))
-    if not project.name:
+            changes[key] = _clean_text(value)
+    if "name" in changes and not changes["name"]:
         raise ValidationFailed("This field may not be blank.", field="name")
-    _check_backend_id_free(project.customer, project.backend_id, exclude_id=project.id)
-    project.save()
+    if "backend_id" in changes:
+        _check_backend_id_free(project.customer, changes["backend_id"], exclude_id=project.id)
+    try:
+        update_fields(project, **changes)
+    except IntegrityError:  # another update took the same backend_id meanwhile
+        raise ValidationFailed(
+            "A project with this backend_id already exists in this customer.", field="backend_id"
+        ) from None
     return project
 
 
@@ -258,7 +265,7 @@ def roles_deactivate_expired(*, now: datetime | None = None) -> int:
 def token_login(*, request, username: str, password: str) -> str:
     """Check the password and issue a new API token (returned once; only its hash is stored).
 
-    The same lockout guards the portal's and the admin's login (federation.login_security): after
+    The same lockout guards the portal's and the admin's login (common.login_security): after
     LOGIN_FAILURE_LIMIT failures of this username from this client address within
     LOGIN_FAILURE_WINDOW seconds, the pair is refused until the window has passed, right password or not.
     """

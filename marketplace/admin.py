@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from federation.exceptions import DomainError
+from common.exceptions import DomainError
 
 from . import services
 from .models import Offering, OfferingComponent, Order, OrderState, Plan, PlanComponent, Resource, StateChange

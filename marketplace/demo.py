@@ -1,4 +1,4 @@
-"""The demo catalogue seeded by `manage.py seed_demo` (listed in settings.DEMO_SEEDERS).
+"""The demo catalogue seeded by `manage.py seed_demo` (portal/management/commands/seed_demo.py).
 
 Two offerings: "Demo HPC allocation" of Demo University, run by the demo site agent and approving itself
 (the README's walk-through), and "HPC allocation" of Demo Computing Centre, whose owner `provider-owner`

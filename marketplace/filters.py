@@ -3,7 +3,7 @@
 import django_filters
 from django import forms
 
-from federation.api.fields import parse_uuid
+from common.api.fields import parse_uuid
 
 from .models import Offering, OfferingState, Order, OrderState, OrderType, Plan, Resource, ResourceState, StateChange
 

@@ -45,6 +45,11 @@ def resource_list(*, user) -> QuerySet[Resource]:
     return Resource.objects.visible_to(user).select_related("offering__customer", "plan", "project__customer")
 
 
+def project_resources(*, user, project) -> QuerySet[Resource]:
+    """The resources of one project that `user` may see (all of them, for whoever sees the project)."""
+    return Resource.objects.visible_to(user).filter(project=project)
+
+
 def state_change_list(*, user) -> QuerySet[StateChange]:
     return StateChange.objects.visible_to(user).select_related("order", "resource", "actor")
 

@@ -10,8 +10,8 @@ class ProvidersConfig(AppConfig):
         from federation.hooks import register_membership_listener
         from marketplace.processors import register_default_processor, register_offering_related
 
-        from .outbox import membership_listener
         from .processor import ProviderProcessor
+        from .services import membership_listener
 
         register_default_processor(ProviderProcessor())
         register_offering_related("provider_link__provider")

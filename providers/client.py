@@ -10,7 +10,6 @@ from django.conf import settings
 from protocol.http import encode_body
 
 from .models import Provider
-from .signing import request_headers
 
 TRANSIENT_4XX = {401, 403, 408, 409, 425, 429}
 
@@ -32,6 +31,8 @@ class ProviderClient:
         self.session = session or requests.Session()
 
     def _call(self, method: str, path: str, payload=None, params=None) -> dict:
+        from .services.signing import request_headers  # the services use this client: import when called
+
         body = encode_body(payload) if payload is not None else b""
         url = self.provider.base_url.rstrip("/") + path
         try:

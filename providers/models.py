@@ -5,18 +5,15 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from federation.validation import validate_json_storable
+from common.querysets import VisibleQuerySet
+from common.validation import validate_json_storable
 
 
-class ProviderQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Staff and support see all providers; owners of the operating organisation see theirs."""
+class ProviderQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, user):
+        """Owners of the operating organisation see their providers (staff and support see all)."""
         from federation.models import Customer
 
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_staff or user.is_support:
-            return self
         return self.filter(customer__in=Customer.objects.owned_by(user))
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from federation.models import RoleGrant
 from federation.models.roles import PROJECT_ROLES
+from marketplace.models import OrderType
 
 from .models import Provider, UserConnection
 
-ORDER_TYPES = {"Create": "create", "Update": "update", "Terminate": "terminate"}
+ORDER_TYPES = {OrderType.CREATE: "create", OrderType.UPDATE: "update", OrderType.TERMINATE: "terminate"}
 
 
 def local_usernames(provider: Provider, user_ids) -> dict[int, str]:
@@ -54,7 +55,7 @@ def order_item(order, provider: Provider) -> dict:
             "attributes": resource.attributes or {},
         },
         "project": project_payload(resource.project, provider),
-        "limits": (order.limits or {}) if order.type == "Update" else (resource.limits or {}),
+        "limits": (order.limits or {}) if order.type == OrderType.UPDATE else (resource.limits or {}),
         "attributes": order.attributes or {},
     }
 

@@ -1,6 +1,7 @@
 from django.core.exceptions import ObjectDoesNotExist
 
-from .outbox import outbox_add_order, provider_for_offering
+from .selectors import provider_for_offering
+from .services import outbox_add_order
 
 
 class ManifestCapabilities:

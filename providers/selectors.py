@@ -8,7 +8,13 @@ from federation.models import RoleGrant
 from federation.permissions import is_operator
 from marketplace.models import Resource, ResourceState
 
-from .models import Provider
+from .models import Provider, ProviderOffering
+
+
+def provider_for_offering(offering) -> Provider | None:
+    """The provider that runs the offering, or None for an offering no provider runs."""
+    link = ProviderOffering.objects.select_related("provider").filter(offering=offering).first()
+    return link.provider if link else None
 
 
 def providers_connectable_by(user) -> QuerySet[Provider]:

@@ -11,7 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from . import outbox, relay, signing, sync
+from . import services
 from .models import OutboxMessage, Provider
 
 PULL_LIMITS = {
@@ -26,8 +26,8 @@ DELIVERY_LIMITS = {
 
 @shared_task(name="providers.deliver_outbox", acks_late=True, **DELIVERY_LIMITS)
 def deliver_outbox(provider_id: int) -> int:
-    cache.delete(outbox.wake_key(provider_id))  # commits from now on wake a new run
-    delivered, retry_in = relay.outbox_deliver(provider_id=provider_id)
+    cache.delete(services.wake_key(provider_id))  # commits from now on wake a new run
+    delivered, retry_in = services.outbox_deliver(provider_id=provider_id)
     if retry_in is not None:
         deliver_outbox.apply_async((provider_id,), countdown=max(retry_in, 0.2))
     return delivered
@@ -71,9 +71,9 @@ def _enabled():
 
 @shared_task(name="providers.pull_manifest", **PULL_LIMITS)
 def pull_manifest(provider_id: int) -> bool:
-    answered = bool(_pull("manifest", provider_id, sync.manifest_pull))
+    answered = bool(_pull("manifest", provider_id, services.manifest_pull))
     if answered and OutboxMessage.objects.filter(provider_id=provider_id, state=OutboxMessage.State.PENDING).exists():
-        outbox.wake_relay(provider_id)  # a provider that answered again takes deliveries again
+        services.wake_relay(provider_id)  # a provider that answered again takes deliveries again
     return answered
 
 
@@ -84,7 +84,7 @@ def pull_manifests() -> None:
 
 @shared_task(name="providers.pull_provider_usage", **PULL_LIMITS)
 def pull_provider_usage(provider_id: int) -> int | None:
-    return _pull("usage", provider_id, sync.usage_pull)
+    return _pull("usage", provider_id, services.usage_pull)
 
 
 @shared_task(name="providers.pull_usage")
@@ -94,7 +94,7 @@ def pull_usage() -> None:
 
 @shared_task(name="providers.verify_provider", **PULL_LIMITS)
 def verify_provider(provider_id: int) -> None:
-    _pull("verify", provider_id, sync.provider_verify)
+    _pull("verify", provider_id, services.provider_verify)
 
 
 @shared_task(name="providers.verify")
@@ -104,7 +104,7 @@ def verify() -> None:
 
 @shared_task(name="providers.sweep_provider_orders", **PULL_LIMITS)
 def sweep_provider_orders(provider_id: int) -> int | None:
-    return _pull("sweep", provider_id, sync.orders_sweep_stuck, status=Provider.Status.ENABLED, available=True)
+    return _pull("sweep", provider_id, services.orders_sweep_stuck, status=Provider.Status.ENABLED, available=True)
 
 
 @shared_task(name="providers.sweep_stuck_orders")
@@ -114,4 +114,4 @@ def sweep_stuck_orders() -> None:
 
 @shared_task(name="providers.purge_seen_tokens")
 def purge_seen_tokens() -> int:
-    return signing.seen_tokens_purge()
+    return services.seen_tokens_purge()

@@ -56,13 +56,13 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # Pulls from providers have a worker of their own, so a provider that hangs cannot hold up deliveries.
-.venv/bin/celery -A federation worker -n deliveries@%h -Q celery --loglevel INFO --concurrency 2 \
+.venv/bin/celery -A config worker -n deliveries@%h -Q celery --loglevel INFO --concurrency 2 \
   >"$FEDERATION_VAR_DIR/log/worker.log" 2>&1 &
 pids+=($!)
-.venv/bin/celery -A federation worker -n pulls@%h -Q pulls --loglevel INFO --concurrency 2 \
+.venv/bin/celery -A config worker -n pulls@%h -Q pulls --loglevel INFO --concurrency 2 \
   >"$FEDERATION_VAR_DIR/log/worker-pulls.log" 2>&1 &
 pids+=($!)
-.venv/bin/celery -A federation beat --loglevel INFO >"$FEDERATION_VAR_DIR/log/beat.log" 2>&1 &
+.venv/bin/celery -A config beat --loglevel INFO >"$FEDERATION_VAR_DIR/log/beat.log" 2>&1 &
 pids+=($!)
 if [ -x scripts/demo-agent.sh ]; then
   scripts/demo-agent.sh >"$FEDERATION_VAR_DIR/log/agent.log" 2>&1 &

@@ -18,6 +18,9 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check . >/dev/null || { .venv/bin/ruff format --check .; exit 1; }
 
+echo "== lint-imports (the layout's import rules, pyproject.toml [tool.importlinter])"
+.venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; exit 1; }
+
 echo "== manage.py check --deploy (production settings)"
 DEBUG=0 SECURE_SSL_REDIRECT=1 ALLOWED_HOSTS=federation.example.org .venv/bin/python manage.py check --deploy --fail-level WARNING
 

@@ -4,8 +4,25 @@ from rest_framework.test import APIClient
 from federation import services
 from federation.models import RoleName
 from federation.models.roles import ensure_roles
+from tests import slurm
+from tests.factories import CustomerFactory, ProjectFactory, UserFactory, grant
+from tests.markers import postgresql_skip_reason
 
-from .factories import CustomerFactory, ProjectFactory, UserFactory, grant
+
+def pytest_runtest_setup(item):
+    """A test marked `postgresql` is skipped, with the reason, on any other database."""
+    reason = postgresql_skip_reason(item)
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """The single-node Slurm test cluster, started (or reused) with Slurm's commands pointed at it."""
+    slurm.start_cluster()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLURM_CONF", str(slurm.STATE_DIR / "etc" / "slurm.conf"))
+        yield slurm.CLUSTER
 
 
 @pytest.fixture(autouse=True)

@@ -28,15 +28,21 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from config.wsgi import application
 from federation import services
 from federation.models import Role, RoleName
-from federation.wsgi import application
 from marketplace import services as marketplace_services
 from marketplace.models import OfferingState, OrderState
 from protocol.keys import generate_private_key, jwks, public_jwk
-from providers.models import Provider, ProviderOffering
-from tests.factories import CustomerFactory, ProjectFactory, UserFactory, grant
-from tests.marketplace.factories import catalogue_offering
+from tests.factories import (
+    CustomerFactory,
+    ProjectFactory,
+    ProviderFactory,
+    ProviderOfferingFactory,
+    UserFactory,
+    catalogue_offering,
+    grant,
+)
 
 pytestmark = [pytest.mark.schema, pytest.mark.django_db]
 set_hypothesis_home_dir(Path(django_settings.VAR_DIR) / "hypothesis")  # not .hypothesis/ in the working tree
@@ -161,7 +167,7 @@ def world(in_process_app, site_address, settings):
     provider_org = CustomerFactory(name="Schema HPC")
     offering = catalogue_offering(customer=provider_org, name="Schema allocation", state=OfferingState.ACTIVE)
     plan = offering.plans.get()
-    provider = Provider.objects.create(
+    provider = ProviderFactory(
         slug="schema-site",
         name="Schema site",
         domain=site_address,
@@ -170,7 +176,7 @@ def world(in_process_app, site_address, settings):
         customer=provider_org,
         jwks=jwks(public_jwk(generate_private_key(), "schema-site-1")),
     )
-    ProviderOffering.objects.create(offering=offering, provider=provider)
+    ProviderOfferingFactory(offering=offering, provider=provider)
 
     def order(name, limits):
         return marketplace_services.order_create(

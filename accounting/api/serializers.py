@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from accounting.models import ComponentUsage
-from federation.api.fields import UrlField
+from common.api.fields import UrlField
+from common.api.serializers import ReadListSerializer
 
 
 class ComponentUsageSerializer(serializers.ModelSerializer):
@@ -20,6 +21,7 @@ class ComponentUsageSerializer(serializers.ModelSerializer):
     customer_name = serializers.CharField(source="resource.project.customer.name")
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = ComponentUsage
         fields = (
             "uuid",

@@ -1,10 +1,8 @@
-from django.db.models import OuterRef, Subquery
 from rest_framework import mixins
 
+from accounting import selectors
 from accounting.filters import ComponentUsageFilter
-from accounting.models import ComponentUsage
-from federation.api.viewsets import BaseViewSet
-from marketplace.models import OfferingComponent
+from common.api.viewsets import BaseViewSet
 
 from .serializers import ComponentUsageSerializer
 
@@ -16,14 +14,4 @@ class ComponentUsageViewSet(mixins.RetrieveModelMixin, BaseViewSet):
     filterset_class = ComponentUsageFilter
 
     def get_queryset(self):
-        component = OfferingComponent.objects.filter(
-            offering_id=OuterRef("resource__offering_id"), type=OuterRef("component_type")
-        )
-        return (
-            ComponentUsage.objects.visible_to(self.request.user)
-            .select_related("resource__offering", "resource__project__customer")
-            .annotate(
-                component_name=Subquery(component.values("name")[:1]),
-                component_unit=Subquery(component.values("measured_unit")[:1]),
-            )
-        )
+        return selectors.component_usage_list(user=self.request.user)

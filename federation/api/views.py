@@ -5,16 +5,16 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api.throttling import LoginThrottle
+from common.api.viewsets import BaseViewSet
 from federation import identity, services
-from federation.exceptions import PermissionDenied
 from federation.filters import CustomerFilter, ProjectFilter, UserFilter
 from federation.models import AuthToken, Customer, Project, Role, User
 
 from . import serializers as s
 from .authentication import HashedTokenAuthentication
+from .membership import MembershipMixin
 from .permissions import IsIdentityManager
-from .throttling import LoginThrottle
-from .viewsets import BaseViewSet, MembershipMixin
 
 
 class PasswordLoginView(APIView):
@@ -133,11 +133,9 @@ class UserViewSet(mixins.RetrieveModelMixin, BaseViewSet):
 
     @extend_schema(request=s.UserWriteSerializer, responses={201: s.UserSerializer})
     def create(self, request):
-        if not request.user.is_staff:
-            raise PermissionDenied("Only staff may create users.")
         payload = s.UserWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = identity.user_create(**payload.validated_data)
+        user = identity.user_create(actor=request.user, **payload.validated_data)
         return Response(self.get_serializer(user).data, status=status.HTTP_201_CREATED)
 
     @action(detail=False, methods=["get"])

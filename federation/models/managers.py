@@ -1,8 +1,9 @@
 """Visibility lives here and only here: every list, detail, portal page and selector goes through it."""
 
-from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from common.querysets import VisibleQuerySet
 
 
 def _active_grants_model():
@@ -15,13 +16,9 @@ def _active_grants(user):
     return _active_grants_model().filter(user=user)
 
 
-class CustomerQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Staff and support see all; others see customers where they hold a role, on it or a project."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_staff or user.is_support:
-            return self
+class CustomerQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, user):
+        """Customers where the user holds a role, on the customer itself or on one of its projects."""
         grants = _active_grants(user)
         return self.filter(
             Q(id__in=grants.filter(customer__isnull=False).values("customer_id"))
@@ -34,13 +31,9 @@ class CustomerQuerySet(models.QuerySet):
         return self.filter(id__in=_active_grants(user).filter(role__name=RoleName.CUSTOMER_OWNER).values("customer_id"))
 
 
-class ProjectQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Staff and support see all; others see projects they hold a role in, or whose customer they do."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_staff or user.is_support:
-            return self
+class ProjectQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, user):
+        """Projects the user holds a role in, or whose customer they do."""
         grants = _active_grants(user)
         return self.filter(
             Q(id__in=grants.filter(project__isnull=False).values("project_id"))
@@ -52,21 +45,17 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(end_date__lt=today)
 
 
-class UserQuerySet(models.QuerySet):
-    def visible_to(self, viewer):
+class UserQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, viewer):
         """Who may see whom: the one rule behind /api/users/, `list_users`, the portal and every person shown.
 
-        Staff and support see everyone. Others see themselves; the people holding a role on a
+        Staff and support see everyone (`visible_to`). Others see themselves; the people holding a role on a
         customer where they hold a customer role, or on a project they can see (so an owner sees the
         members of the customer's projects, whom they manage, and a project member sees the other
         members, but not the organisation's owners); and the people that apps building on the
         structure add through `hooks.register_user_visibility` (the marketplace: who placed,
         reviewed or changed the state of an order or resource the viewer can see).
         """
-        if not viewer.is_authenticated:
-            return self.none()
-        if viewer.is_staff or viewer.is_support:
-            return self
         from federation.hooks import user_visibility_rules
 
         from .structure import Project

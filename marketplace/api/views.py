@@ -6,8 +6,8 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from federation.api.viewsets import BaseViewSet
-from federation.exceptions import NotFound
+from common.api.viewsets import BaseViewSet
+from common.exceptions import NotFound
 from marketplace import selectors, services
 from marketplace.filters import OfferingFilter, OrderFilter, PlanFilter, ResourceFilter, StateChangeFilter
 
@@ -154,7 +154,7 @@ class OrderViewSet(mixins.RetrieveModelMixin, BaseViewSet):
     @extend_schema(request=s.OrderCreateSerializer, responses={201: s.OrderSerializer})
     def create(self, request):
         data = _payload(s.OrderCreateSerializer, request)
-        order = services.order_create(actor=request.user, plan=data.pop("plan", None), **data)
+        order = services.order_place(actor=request.user, plan=data.pop("plan", None), **data)
         return self._respond(order, status.HTTP_201_CREATED)
 
     def _transition(self, service, **kwargs):

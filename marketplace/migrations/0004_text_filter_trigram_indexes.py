@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from federation.trigram import TrigramIndexes
+from common.db import TrigramIndexes
 
 
 class Migration(migrations.Migration):

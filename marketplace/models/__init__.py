@@ -9,12 +9,13 @@ from .catalogue import (
     PlanUnit,
 )
 from .history import StateChange
-from .orders import FINAL_ORDER_STATES, OPEN_ORDER_STATES, Order, OrderState, OrderType
+from .orders import FINAL_ORDER_STATES, OPEN_ORDER_STATES, PENDING_ORDER_STATES, Order, OrderState, OrderType
 from .resources import Resource, ResourceState
 
 __all__ = [
     "FINAL_ORDER_STATES",
     "OPEN_ORDER_STATES",
+    "PENDING_ORDER_STATES",
     "BillingType",
     "LimitPeriod",
     "Offering",

@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
-from federation.validation import validate_json_storable
+from common.validation import validate_json_storable
 
 from .managers import OfferingQuerySet, PlanQuerySet
 

@@ -1,7 +1,8 @@
 """Visibility of the marketplace, in one place; built on the structure domain's own visible_to()."""
 
-from django.db import models
 from django.db.models import Q
+
+from common.querysets import VisibleQuerySet
 
 
 def _owned_customers(user):
@@ -16,33 +17,26 @@ def _visible_projects(user):
     return Project.objects.visible_to(user).values("id")
 
 
-class OfferingQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Signed-in users see active and paused offerings; the provider's owners and operators see all."""
-        if not user.is_authenticated:
-            return self.none()
+class OfferingQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, user):
+        """Signed-in users see active and paused offerings; the provider's owners see all of theirs."""
         from .catalogue import OfferingState
 
-        if user.is_staff or user.is_support:
-            return self
         listed = [OfferingState.ACTIVE, OfferingState.PAUSED]
         return self.filter(Q(state__in=listed) | Q(customer_id__in=_owned_customers(user)))
 
 
-class PlanQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class PlanQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, user):
+        """Visible with the offering."""
         from .catalogue import Offering
 
         return self.filter(offering__in=Offering.objects.visible_to(user))
 
 
-class _ProjectOrProviderQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class _ProjectOrProviderQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, user):
         """Visible with the project, and to the owners of the organisation providing the offering."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_staff or user.is_support:
-            return self
         return self.filter(
             Q(project_id__in=_visible_projects(user)) | Q(offering__customer_id__in=_owned_customers(user))
         )
@@ -59,15 +53,12 @@ class OrderQuerySet(_ProjectOrProviderQuerySet):
         return self.filter(state__in=OPEN_ORDER_STATES)
 
 
-class StateChangeQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class StateChangeQuerySet(VisibleQuerySet):
+    def _visible_to_member(self, user):
+        """Visible with the order or the resource whose state it records."""
         from .orders import Order
         from .resources import Resource
 
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_staff or user.is_support:
-            return self
         return self.filter(
             Q(order_id__in=Order.objects.visible_to(user).values("id"))
             | Q(resource_id__in=Resource.objects.visible_to(user).values("id"))

@@ -25,8 +25,12 @@ class OrderState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+# The order state groups; every module takes them from here rather than listing states again.
+# Awaiting review: the order's creator may still cancel it.
+PENDING_ORDER_STATES = (OrderState.PENDING_CONSUMER, OrderState.PENDING_PROVIDER)
 # States in which an order still holds its resource: a resource has at most one such order.
-OPEN_ORDER_STATES = (OrderState.PENDING_CONSUMER, OrderState.PENDING_PROVIDER, OrderState.EXECUTING)
+OPEN_ORDER_STATES = (*PENDING_ORDER_STATES, OrderState.EXECUTING)
+# No transition leaves these.
 FINAL_ORDER_STATES = (OrderState.DONE, OrderState.ERRED, OrderState.CANCELED, OrderState.REJECTED)
 
 

@@ -1,6 +1,6 @@
 """Every write of the marketplace. Views, admin actions, tasks and the provider app call these."""
 
-from ._state import batched_state_writes
+from ._state import StateWriteBatch
 from .catalogue import (
     offering_change_state,
     offering_components_upsert,
@@ -10,8 +10,15 @@ from .catalogue import (
     plan_create,
     plan_update,
 )
-from .ordering import order_create, projects_terminate_expired, resource_terminate, resource_update_limits
-from .orders import (
+from .outcomes import OUTCOMES
+from .placing import (
+    order_create,
+    order_place,
+    projects_terminate_expired,
+    resource_terminate,
+    resource_update_limits,
+)
+from .state_machine import (
     order_approve_by_consumer,
     order_approve_by_provider,
     order_cancel,
@@ -21,11 +28,10 @@ from .orders import (
     order_set_state_erred,
     order_set_state_executing,
 )
-from .outcomes import OUTCOMES
 
 __all__ = [
     "OUTCOMES",
-    "batched_state_writes",
+    "StateWriteBatch",
     "offering_change_state",
     "offering_components_upsert",
     "offering_create",
@@ -34,6 +40,7 @@ __all__ = [
     "order_approve_by_provider",
     "order_cancel",
     "order_create",
+    "order_place",
     "order_reject_by_consumer",
     "order_reject_by_provider",
     "order_set_state_done",

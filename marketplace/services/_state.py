@@ -1,123 +1,188 @@
 """State writes with their history row; every order and resource state change goes through here.
 
-Normally each write goes to the database at once. Inside `batched_state_writes()` (used where a
-provider reports on many orders in one request) the same services run unchanged, but their row
-updates and history rows are collected and written in bulk when the block ends; `batch.attempt()`
-around one service call discards that call's writes if it raises, so a refused update changes
-nothing while the rest of the batch goes on.
+How a state write reaches the database: a transition locks its order and the order's resource
+(`lock_order`, one query each, `SELECT ... FOR UPDATE`), checks the source state, changes the row
+objects and calls `set_order_state` / `set_resource_state`, which write the row (`UPDATE` of the
+changed columns) and its `StateChange` history row at once, in the transition's transaction.
+The one exception is explicit: a caller applying many transitions in one request (a provider
+reporting on a batch of orders) creates a `StateWriteBatch`, locks all its orders with it in two
+queries, and passes it as `batch=` to each provider-facing transition. Those transitions then work
+on the batch's locked rows and leave their writes in the batch; `batch.flush()` writes them
+together, one `UPDATE` per changed row (two transitions of the same order collapse into one update
+carrying the last values) and one bulk insert of the history rows, in the caller's transaction.
+Without a batch nothing is deferred: there is no ambient mode.
 """
 
 from __future__ import annotations
 
 import contextlib
-from contextvars import ContextVar
+import uuid as uuid_lib
+from collections import defaultdict
 
+from django.db.models import Model
 from django.utils import timezone
 
+from common.loading import load_row
 from marketplace.models import Order, Resource, StateChange
 
+OrderRef = Order | uuid_lib.UUID | str
 
-class StateBatch:
-    def __init__(self):
-        self.ops: list[tuple] = []  # ("save", obj, fields) or ("history", StateChange)
-        self.locked: dict[int, Order] = {}  # orders locked ahead, each handed out once
-
-    def lock_orders(self, order_ids) -> None:
-        """Lock the batch's orders and their resources in two queries instead of two per order."""
-        orders = list(
-            Order.objects.select_for_update(of=("self",))
-            .select_related(*ORDER_LOCK_RELATED)
-            .filter(pk__in=list(order_ids))
-            .order_by("pk")
-        )
-        resources = Resource.objects.select_for_update().in_bulk([o.resource_id for o in orders if o.resource_id])
-        for order in orders:
-            if order.resource_id is not None:
-                order.resource = resources[order.resource_id]
-            self.locked[order.pk] = order
-
-    def take_locked(self, pk: int) -> Order | None:
-        return self.locked.pop(pk, None)
-
-    @contextlib.contextmanager
-    def attempt(self):
-        mark = len(self.ops)
-        try:
-            yield
-        except Exception:
-            del self.ops[mark:]
-            raise
-
-    def flush(self) -> None:
-        now = timezone.now()
-        saves: dict[tuple, dict] = {}
-        changes = []
-        for op in self.ops:
-            if op[0] == "history":
-                changes.append(op[1])
-                continue
-            _, obj, fields = op
-            if "modified" in fields:
-                obj.modified = now  # bulk_update does not apply auto_now
-            saves.setdefault((type(obj), fields), {})[obj.pk] = obj
-        for (model, fields), objs in saves.items():
-            model.objects.bulk_update(list(objs.values()), list(fields))
-        StateChange.objects.bulk_create(changes)
-        self.ops.clear()
-
-
-_batch: ContextVar[StateBatch | None] = ContextVar("marketplace_state_batch", default=None)
 ORDER_LOCK_RELATED = ("offering__customer", "project__customer", "plan")
 
 
-def current_batch() -> StateBatch | None:
-    return _batch.get()
+def _locking_orders():
+    """The one query that locks orders: the order rows only (not the rows joined for reading)."""
+    return Order.objects.select_for_update(of=("self",)).select_related(*ORDER_LOCK_RELATED)
 
 
-@contextlib.contextmanager
-def batched_state_writes():
-    """Collect the state writes of the services called inside; write them in bulk at the end."""
-    batch = StateBatch()
-    token = _batch.set(batch)
-    try:
-        yield batch
-        batch.flush()
-    finally:
-        _batch.reset(token)
+def _lock_resources(orders: list[Order]) -> None:
+    """Lock the resources of the (already locked) orders in one query and attach them."""
+    resource_ids = {order.resource_id for order in orders if order.resource_id is not None}
+    if not resource_ids:
+        return
+    resources = Resource.objects.select_for_update().in_bulk(sorted(resource_ids))
+    for order in orders:
+        if order.resource_id is not None:
+            order.resource = resources[order.resource_id]
 
 
-def _save(obj, fields: tuple[str, ...]) -> None:
-    batch = _batch.get()
+def lock_order(order: OrderRef, *, batch: StateWriteBatch | None = None) -> Order:
+    """The order row (and its resource row) locked for this transaction.
+
+    Given a batch that already holds the order locked, its row is used as it stands in the batch,
+    with the changes of earlier transitions of the same batch.
+    """
+    if batch is not None:
+        held = batch.held(order)
+        if held is not None:
+            return held
+    found = load_row(_locking_orders(), order, missing="Order not found.")
+    _lock_resources([found])
+    if batch is not None:
+        batch.hold([found])
+    return found
+
+
+def _field_values(obj: Model) -> dict:
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+class StateWriteBatch:
+    """The state writes of many transitions in one transaction, written together by `flush()`.
+
+    Create one per request, lock its orders with `lock_orders()`, pass it as `batch=` to each
+    transition, and call `flush()` before the transaction ends. Wrap each transition in
+    `attempt(order)`: if it raises, its writes (and its changes to the locked rows) are dropped,
+    so a refused transition changes nothing while the others go on.
+    """
+
+    def __init__(self):
+        self._orders: dict[int, Order] = {}
+        self._by_uuid: dict[str, Order] = {}
+        self._saves: list[tuple[Model, tuple[str, ...]]] = []
+        self._history: list[StateChange] = []
+
+    def lock_orders(self, **filters) -> dict[str, Order]:
+        """Lock the orders matching `filters` and their resources, in two queries; {uuid: order}."""
+        orders = list(_locking_orders().filter(**filters).order_by("pk"))
+        _lock_resources(orders)
+        self.hold(orders)
+        return {str(order.uuid): order for order in orders}
+
+    def hold(self, orders: list[Order]) -> None:
+        for order in orders:
+            self._orders[order.pk] = order
+            self._by_uuid[str(order.uuid)] = order
+
+    def held(self, order: OrderRef) -> Order | None:
+        if isinstance(order, Order):
+            return self._orders.get(order.pk)
+        return self._by_uuid.get(str(order))
+
+    def save(self, obj: Model, fields: tuple[str, ...]) -> None:
+        self._saves.append((obj, fields))
+
+    def add_history(self, change: StateChange) -> None:
+        self._history.append(change)
+
+    @contextlib.contextmanager
+    def attempt(self, order: Order | None = None):
+        """Run one transition; if it raises, forget its writes and restore the order and resource."""
+        saves, history = len(self._saves), len(self._history)
+        rows = [row for row in (order, order.resource if order is not None else None) if row is not None]
+        before = [(row, _field_values(row)) for row in rows]
+        try:
+            yield
+        except Exception:
+            del self._saves[saves:], self._history[history:]
+            for row, values in before:
+                for name, value in values.items():
+                    setattr(row, name, value)
+            raise
+
+    def flush(self) -> None:
+        """Write what the batch holds: one UPDATE per changed row with all its changed columns, then the history."""
+        now = timezone.now()
+        rows: dict[tuple[type, int], tuple[Model, set[str]]] = {}
+        for obj, fields in self._saves:
+            rows.setdefault((type(obj), obj.pk), (obj, set()))[1].update(fields)
+        groups: dict[tuple[type, tuple[str, ...]], list[Model]] = defaultdict(list)
+        for (model, _), (obj, fields) in rows.items():
+            if "modified" in fields:
+                obj.modified = now  # bulk_update does not apply auto_now
+            groups[(model, tuple(sorted(fields)))].append(obj)
+        for (model, fields), objs in groups.items():
+            model.objects.bulk_update(objs, list(fields))
+        StateChange.objects.bulk_create(self._history)
+        self._saves.clear()
+        self._history.clear()
+
+
+def _save(obj: Model, fields: tuple[str, ...], batch: StateWriteBatch | None) -> None:
     if batch is None:
-        obj.save(update_fields=list(fields))
+        obj.save(update_fields=list(dict.fromkeys(fields)))
     else:
-        batch.ops.append(("save", obj, tuple(sorted(set(fields)))))
+        batch.save(obj, fields)
 
 
-def _history(**values) -> None:
-    batch = _batch.get()
+def _history(batch: StateWriteBatch | None, **values) -> None:
     if batch is None:
         StateChange.objects.create(**values)
     else:
-        batch.ops.append(("history", StateChange(**values)))
+        batch.add_history(StateChange(**values))
 
 
-def set_order_state(order: Order, to_state: str, *, actor, message: str = "", fields: tuple[str, ...] = ()) -> None:
+def set_order_state(
+    order: Order,
+    to_state: str,
+    *,
+    actor,
+    message: str = "",
+    fields: tuple[str, ...] = (),
+    batch: StateWriteBatch | None = None,
+) -> None:
     from_state = order.state
     order.state = to_state
-    _save(order, ("state", "modified", *fields))
-    _history(order=order, actor=actor, from_state=from_state, to_state=to_state, message=message)
+    _save(order, ("state", "modified", *fields), batch)
+    _history(batch, order=order, actor=actor, from_state=from_state, to_state=to_state, message=message)
 
 
 def set_resource_state(
-    resource: Resource, to_state: str, *, actor, message: str = "", fields: tuple[str, ...] = ()
+    resource: Resource,
+    to_state: str,
+    *,
+    actor,
+    message: str = "",
+    fields: tuple[str, ...] = (),
+    batch: StateWriteBatch | None = None,
 ) -> None:
     from_state = resource.state
     resource.state = to_state
-    _save(resource, ("state", "modified", *fields))
-    _history(resource=resource, actor=actor, from_state=from_state, to_state=to_state, message=message)
+    _save(resource, ("state", "modified", *fields), batch)
+    _history(batch, resource=resource, actor=actor, from_state=from_state, to_state=to_state, message=message)
 
 
 def record_created(subject: Order | Resource, *, actor, message: str = "") -> None:
+    """The first history row of a new order or resource (written at once, like every write without a batch)."""
     field = "order" if isinstance(subject, Order) else "resource"
-    StateChange.objects.create(**{field: subject}, actor=actor, from_state="", to_state=subject.state, message=message)
+    _history(None, **{field: subject}, actor=actor, from_state="", to_state=subject.state, message=message)

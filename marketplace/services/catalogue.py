@@ -6,9 +6,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 
-from federation.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
+from common.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
+from common.updates import update_fields
+from common.validation import MAX_BIGINT
 from federation.models import Customer, User
-from federation.validation import MAX_BIGINT
 from marketplace.models import BillingType, Offering, OfferingComponent, OfferingState, Plan, PlanComponent, PlanUnit
 from marketplace.permissions import can_manage_offering
 
@@ -118,10 +119,7 @@ def offering_create(
 def offering_update(*, actor: User | None, offering: Offering, **fields) -> Offering:
     if actor is not None:
         _require_manager(actor, offering.customer)
-    values = _clean_offering_fields(fields)
-    for key, value in values.items():
-        setattr(offering, key, value)
-    offering.save()
+    update_fields(offering, **_clean_offering_fields(fields))
     return offering
 
 
@@ -149,18 +147,18 @@ def _plan_prices(offering: Offering, prices: dict | None, quotas: dict | None) -
             raise ValidationFailed("Expected an object {component_type: value}.", field=field)
         for key, value in mapping.items():
             if key not in components:
-                raise ValidationFailed(f"{key}: not a component of this offering.", field=field)
+                raise ValidationFailed(f"{key}: not a component of this offering.", field=(field, key))
             try:
                 number = Decimal(str(value)) if field == "prices" else int(value)
             except (InvalidOperation, ValueError, TypeError):
-                raise ValidationFailed(f"{key}: expected a number.", field=field) from None
+                raise ValidationFailed(f"{key}: expected a number.", field=(field, key)) from None
             if field == "prices" and not number.is_finite():
-                raise ValidationFailed(f"{key}: expected a number.", field=field)
+                raise ValidationFailed(f"{key}: expected a number.", field=(field, key))
             if number < 0:
-                raise ValidationFailed(f"{key}: must not be negative.", field=field)
+                raise ValidationFailed(f"{key}: must not be negative.", field=(field, key))
             if not (number <= MAX_BIGINT if field == "quotas" else number < MAX_PRICE):
                 bound = f"at most {MAX_BIGINT}" if field == "quotas" else f"less than {MAX_PRICE:.0f}"
-                raise ValidationFailed(f"{key}: must be {bound}.", field=field)
+                raise ValidationFailed(f"{key}: must be {bound}.", field=(field, key))
             price, amount = result.get(key, (None, None))
             result[key] = (number, amount) if field == "prices" else (price, number)
     return {key: (components[key], price, amount) for key, (price, amount) in result.items()}
@@ -208,11 +206,11 @@ def plan_update(*, actor: User | None, plan: Plan, **fields) -> Plan:
     if fields.get("unit") is not None and fields["unit"] not in PlanUnit.values:
         raise ValidationFailed(f"Use one of {', '.join(PlanUnit.values)}.", field="unit")
     priced = _plan_prices(plan.offering, fields.get("prices"), fields.get("quotas"))
+    changes = {key: fields[key] for key in ("name", "description", "unit") if fields.get(key) is not None}
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
     with transaction.atomic():
-        for key in ("name", "description", "unit"):
-            if fields.get(key) is not None:
-                setattr(plan, key, fields[key].strip() if key == "name" else fields[key])
-        plan.save()
+        update_fields(plan, **changes)
         _save_prices(plan, priced)
     return plan
 

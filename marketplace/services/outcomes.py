@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from marketplace.models import Order, OrderState, OrderType, ResourceState, StateChange
 
-from ._state import set_resource_state
+from ._state import StateWriteBatch, set_resource_state
 
 PREVIOUS = "previous"  # the state the resource had before the order moved it
 
@@ -52,8 +52,12 @@ def _previous_state(order: Order) -> str:
     return change.from_state if change else ResourceState.OK
 
 
-def apply_outcome(order: Order, *, actor, backend_id: str = "") -> None:
-    """Apply the finished order to its (already locked) resource, as the table says."""
+def apply_outcome(order: Order, *, actor, backend_id: str = "", batch: StateWriteBatch | None = None) -> None:
+    """Apply the finished order to its (already locked) resource, as the table says.
+
+    The previous state is read from the history in the database, so an outcome that restores it
+    (a rejected or canceled update or termination) is never applied with a batch holding unwritten history.
+    """
     resource = order.resource
     if resource is None:
         return
@@ -68,4 +72,4 @@ def apply_outcome(order: Order, *, actor, backend_id: str = "") -> None:
         resource.backend_id = backend_id
         fields.append("backend_id")
     message = f"{order.type} order {order.uuid} {order.state}."
-    set_resource_state(resource, to_state, actor=actor, message=message, fields=tuple(fields))
+    set_resource_state(resource, to_state, actor=actor, message=message, fields=tuple(fields), batch=batch)

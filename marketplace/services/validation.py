@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from federation.exceptions import ValidationFailed
-from federation.validation import MAX_BIGINT
+from common.exceptions import ValidationFailed
+from common.validation import MAX_BIGINT
 from marketplace.models import BillingType, OfferingComponent, Plan
 
 OPTION_TYPES = {"string": "string", "text": "string", "integer": "integer", "boolean": "boolean", "enum": "enum"}
@@ -53,6 +53,16 @@ def _is_int(value) -> bool:
 
 def _schema_error(message: str):
     return ValidationFailed(message, field="options")
+
+
+def _attribute_error(name: str, text: str):
+    """An error about one order attribute; its path (`attributes.<name>`) is what forms and the API go by."""
+    return ValidationFailed(f"{name}: {text}", field=("attributes", name))
+
+
+def _limit_error(key: str, text: str):
+    """An error about one component's limit, at `limits.<key>`."""
+    return ValidationFailed(f"{key}: {text}", field=("limits", key))
 
 
 def validate_options_schema(schema) -> dict:
@@ -115,23 +125,23 @@ def _check_value(name: str, spec: dict, value):
     kind = OPTION_TYPES[spec["type"]]
     if kind == "string":
         if not isinstance(value, str):
-            raise ValidationFailed(f"{name}: expected a string.", field="attributes")
+            raise _attribute_error(name, "expected a string.")
         max_length = spec.get("max_length", STRING_DEFAULT_MAX_LENGTH)
         if len(value) > max_length:
-            raise ValidationFailed(f"{name}: at most {max_length} characters.", field="attributes")
+            raise _attribute_error(name, f"at most {max_length} characters.")
     elif kind == "integer":
         if not _is_int(value) or abs(value) > MAX_BIGINT:
-            raise ValidationFailed(f"{name}: expected an integer of at most {MAX_BIGINT} in size.", field="attributes")
+            raise _attribute_error(name, f"expected an integer of at most {MAX_BIGINT} in size.")
         if "min" in spec and value < spec["min"]:
-            raise ValidationFailed(f"{name}: must be at least {spec['min']}.", field="attributes")
+            raise _attribute_error(name, f"must be at least {spec['min']}.")
         if "max" in spec and value > spec["max"]:
-            raise ValidationFailed(f"{name}: must be at most {spec['max']}.", field="attributes")
+            raise _attribute_error(name, f"must be at most {spec['max']}.")
     elif kind == "boolean":
         if not isinstance(value, bool):
-            raise ValidationFailed(f"{name}: expected true or false.", field="attributes")
+            raise _attribute_error(name, "expected true or false.")
     elif value not in spec["choices"]:
         choices = ", ".join(map(str, spec["choices"]))
-        raise ValidationFailed(f"{name}: {value!r} is not one of {choices}.", field="attributes")
+        raise _attribute_error(name, f"{value!r} is not one of {choices}.")
     return value
 
 
@@ -184,22 +194,22 @@ def validate_attributes(schema: dict, attributes, *, require_name: bool, caps=No
     options = (schema or {}).get("options", {})
     unknown = set(attributes) - set(options) - set(RESERVED_ATTRIBUTES)
     if unknown:
-        raise ValidationFailed(f"{', '.join(sorted(unknown))}: not an option of this offering.", field="attributes")
+        names = sorted(unknown)
+        field = ("attributes", names[0]) if len(names) == 1 else "attributes"
+        raise ValidationFailed(f"{', '.join(names)}: not an option of this offering.", field=field)
     cleaned = {}
     for key, max_length in RESERVED_ATTRIBUTES.items():
         value = attributes.get(key)
         if value is None:
             continue
         if not isinstance(value, str) or len(value.strip()) > max_length:
-            raise ValidationFailed(f"{key}: expected a string of at most {max_length} characters.", field="attributes")
+            raise _attribute_error(key, f"expected a string of at most {max_length} characters.")
         cleaned[key] = value.strip()
     if require_name and not cleaned.get("name"):
-        raise ValidationFailed("name: required; it names the new resource.", field="attributes")
+        raise _attribute_error("name", "required; it names the new resource.")
     hidden = unavailable_options(schema, caps)
     for name in sorted(set(attributes) & set(hidden)):
-        raise ValidationFailed(
-            f"{name}: needs {hidden[name]}, which this offering's provider does not enable.", field="attributes"
-        )
+        raise _attribute_error(name, f"needs {hidden[name]}, which this offering's provider does not enable.")
     for name, spec in options.items():
         if name in hidden:
             continue
@@ -208,7 +218,7 @@ def validate_attributes(schema: dict, attributes, *, require_name: bool, caps=No
         elif "default" in spec:
             cleaned[name] = spec["default"]
         elif spec.get("required"):
-            raise ValidationFailed(f"{name}: required.", field="attributes")
+            raise _attribute_error(name, "required.")
     return cleaned
 
 
@@ -224,24 +234,21 @@ def validate_limits(components: list[OfferingComponent], limits) -> dict[str, in
         component = by_type.get(key)
         if component is None:
             known = ", ".join(sorted(by_type)) or "none"
-            raise ValidationFailed(f"{key}: not a component of this offering (components: {known}).", field="limits")
+            raise _limit_error(key, f"not a component of this offering (components: {known}).")
         if component.billing_type != BillingType.LIMIT:
-            raise ValidationFailed(
-                f"{key}: billed by {component.billing_type}; only limit-billed components take limits.",
-                field="limits",
-            )
+            raise _limit_error(key, f"billed by {component.billing_type}; only limit-billed components take limits.")
         if not _is_int(value) or not 0 <= value <= MAX_BIGINT:
-            raise ValidationFailed(f"{key}: expected a non-negative integer, at most {MAX_BIGINT}.", field="limits")
+            raise _limit_error(key, f"expected a non-negative integer, at most {MAX_BIGINT}.")
         if component.min_value is not None and value < component.min_value:
-            raise ValidationFailed(f"{key}: must be at least {component.min_value}.", field="limits")
+            raise _limit_error(key, f"must be at least {component.min_value}.")
         if component.max_value is not None and value > component.max_value:
-            raise ValidationFailed(f"{key}: must be at most {component.max_value}.", field="limits")
+            raise _limit_error(key, f"must be at most {component.max_value}.")
         cleaned[key] = value
     for component in components:
         if component.billing_type != BillingType.LIMIT or component.type in cleaned:
             continue
         if component.default_limit is None:
-            raise ValidationFailed(f"{component.type}: required (the component has no default limit).", field="limits")
+            raise _limit_error(component.type, "required (the component has no default limit).")
         cleaned[component.type] = component.default_limit
     return cleaned
 

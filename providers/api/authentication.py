@@ -6,7 +6,7 @@ from rest_framework.permissions import BasePermission
 from protocol.http import bearer_token
 from protocol.tokens import TokenError
 from providers.models import Provider
-from providers.signing import authenticate_provider
+from providers.services import authenticate_provider
 
 
 class ProviderTokenAuthentication(BaseAuthentication):

@@ -6,15 +6,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from protocol.messages import UPDATE_STATES, ConnectionComplete, OrderStatus, ProtocolError, UsageRecord, parse_each
-from providers import inbound
-from providers.signing import published_jwks
+from providers import services
 
 from .authentication import IsProvider, ProviderTokenAuthentication
 
 
 def jwks_view(request):
     """Our public keys; providers verify our tokens with them. Old and new keys both appear during a rotation."""
-    response = JsonResponse(published_jwks())
+    response = JsonResponse(services.published_jwks())
     response["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -39,7 +38,7 @@ class OrderUpdatesView(ProviderAPIView):
 
     def post(self, request):
         items = parse_each(request.data, "updates", _order_status)
-        results = inbound.order_updates_receive(provider=request.auth, items=items, raw=request.data["updates"])
+        results = services.order_updates_receive(provider=request.auth, items=items, raw=request.data["updates"])
         return Response({"results": results})
 
 
@@ -49,7 +48,7 @@ class UsagePushView(ProviderAPIView):
 
     def post(self, request):
         records = parse_each(request.data, "records", UsageRecord.from_dict)
-        imported, results = inbound.usage_records_import(
+        imported, results = services.usage_records_import(
             provider=request.auth, records=records, raw=request.data["records"]
         )
         return Response({"imported": imported, "results": results})
@@ -59,7 +58,7 @@ class UsagePushView(ProviderAPIView):
 class ConnectionConfirmView(ProviderAPIView):
     def post(self, request):
         message = ConnectionComplete.from_dict(request.data)
-        connection = inbound.connection_confirm(
+        connection = services.connection_confirm(
             provider=request.auth,
             connection_id=message.connection_id,
             user_uuid=message.user_uuid,

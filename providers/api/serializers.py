@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from federation.api.fields import JSONObjectField, RelatedUrlField, UrlField
+from common.api.fields import JSONObjectField, RelatedUrlField, UrlField
+from common.api.serializers import ReadListSerializer
 from federation.models import Customer
 from providers.models import Provider, UserConnection
 
@@ -13,6 +14,7 @@ class ProviderSerializer(serializers.ModelSerializer):
     base_url = serializers.CharField(read_only=True)
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = Provider
         fields = (
             "url",
@@ -61,6 +63,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
     provider = serializers.CharField(source="provider.slug")
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = UserConnection
         fields = ("uuid", "provider", "state", "username", "redirect_url", "created", "connected_at")
         read_only_fields = fields

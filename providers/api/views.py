@@ -4,7 +4,7 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from federation.api.viewsets import BaseViewSet
+from common.api.viewsets import BaseViewSet
 from providers import services
 from providers.filters import ProviderFilter
 from providers.models import Provider

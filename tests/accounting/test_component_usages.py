@@ -1,27 +1,44 @@
 """`/api/marketplace-component-usages/`: month-cumulative usage, filters, visibility, fixed query count."""
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounting.models import ComponentUsage
 from accounting.services import UsageReport, usage_report
-from federation.models import RoleName
-from marketplace.models import Offering, OfferingComponent, Resource
-from tests.factories import CustomerFactory, ProjectFactory, UserFactory, grant
+from federation.models import RoleName, User
+from marketplace.models import Resource
+from tests.factories import (
+    CustomerFactory,
+    OfferingComponentFactory,
+    OfferingFactory,
+    ProjectFactory,
+    UserFactory,
+    grant,
+)
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/marketplace-component-usages/"
 
 
+@dataclasses.dataclass(frozen=True)
+class UsageWorld:
+    """A project member and twelve resources of the project, each with usage in two months."""
+
+    member: User
+    resources: list[Resource]
+
+
 @pytest.fixture
-def usage_world(db):
+def usage_world(db) -> UsageWorld:
     org = CustomerFactory(name="Site")
-    offering = Offering.objects.create(name="HPC", customer=org, type="site-agent", state="Active")
-    OfferingComponent.objects.create(offering=offering, type="cpu", name="CPU k-hours", measured_unit="k-hours",
-                                     billing_type="limit")  # fmt: skip
+    offering = OfferingFactory(name="HPC", customer=org, type="site-agent", state="Active")
+    OfferingComponentFactory(offering=offering, type="cpu", name="CPU k-hours", measured_unit="k-hours",
+                             billing_type="limit", limit_period="")  # fmt: skip
     project = ProjectFactory(name="Physics")
     member = UserFactory(username="physicist")
     grant(member, project, RoleName.PROJECT_MEMBER)
@@ -35,12 +52,11 @@ def usage_world(db):
             UsageReport(resource.id, "cpu", date(2026, 11, 1), Decimal(i) + Decimal("0.5")),
             UsageReport(resource.id, "cpu", date(2026, 11, 1), Decimal("0.1"), username="alice"),
         ])  # fmt: skip
-    return member, resources
+    return UsageWorld(member=member, resources=resources)
 
 
 def test_a_new_report_replaces_the_month_and_a_decrease_is_kept_but_flagged(usage_world):
-    member, resources = usage_world
-    resource = resources[5]
+    resource = usage_world.resources[5]
     usage_report(reports=[UsageReport(resource.id, "cpu", date(2026, 11, 15), Decimal("7.25"))])
     row = ComponentUsage.objects.get(resource=resource, billing_period=date(2026, 11, 1), username="")
     assert (row.usage, row.decreased) == (Decimal("7.25"), False)
@@ -51,9 +67,8 @@ def test_a_new_report_replaces_the_month_and_a_decrease_is_kept_but_flagged(usag
 
 
 def test_filters_and_fields(api, usage_world):
-    member, resources = usage_world
-    client = api.as_user(member)
-    rows = client.get(URL, {"resource_uuid": resources[3].uuid, "page_size": 50}).json()
+    client = api.as_user(usage_world.member)
+    rows = client.get(URL, {"resource_uuid": usage_world.resources[3].uuid, "page_size": 50}).json()
     assert {(r["billing_period"], float(r["usage"])) for r in rows} == {("2026-10-01", 3.0), ("2026-11-01", 3.5)}
     assert rows[0]["name"] == "CPU k-hours" and rows[0]["measured_unit"] == "k-hours" and rows[0]["type"] == "cpu"
     november = client.get(URL, {"date_after": "2026-11-01", "date_before": "2026-11-30", "page_size": 50})
@@ -71,8 +86,24 @@ def test_usage_is_visible_only_with_the_resource(api, usage_world, outsider):
 
 @pytest.mark.parametrize("page_size", [3, 20])
 def test_query_count_does_not_grow_with_page_size(api, usage_world, django_assert_num_queries, page_size):
-    member, _ = usage_world
-    client = api.as_user(member)
+    client = api.as_user(usage_world.member)
     with django_assert_num_queries(3):  # token + count + page (component name and unit are subqueries)
         answer = client.get(URL, {"page_size": page_size})
     assert len(answer.json()) == min(page_size, 24)
+
+
+def test_a_report_refreshes_the_resource_current_usage_of_this_month(usage_world):
+    resource = usage_world.resources[0]
+    quiet = Resource.objects.create(name="quiet", slug="quiet", offering=resource.offering, project=resource.project,
+                                    state="OK", current_usages={"cpu": 4})  # fmt: skip
+    month = timezone.localdate().replace(day=1)
+    usage_report(reports=[
+        UsageReport(resource.id, "cpu", month, Decimal("0.1234567891")),
+        UsageReport(resource.id, "gpu", month, Decimal("3")),
+        UsageReport(resource.id, "cpu", month, Decimal("9"), username="alice"),
+        UsageReport(quiet.id, "cpu", date(2020, 1, 1), Decimal("99")),
+    ])  # fmt: skip
+    resource.refresh_from_db()
+    assert resource.current_usages == {"cpu": 0.1234567891, "gpu": 3}
+    quiet.refresh_from_db()
+    assert quiet.current_usages == {"cpu": 4}  # no usage this month: kept as it was

@@ -3,8 +3,7 @@
 import pytest
 
 from federation.models import RoleName
-from tests.factories import CustomerFactory, ProjectFactory, UserFactory, grant
-from tests.marketplace.factories import catalogue_offering
+from tests.factories import CustomerFactory, ProjectFactory, UserFactory, catalogue_offering, grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -25,7 +25,7 @@ def rss_bytes() -> int:
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "federation.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from django.core.cache import CacheKeyWarning
     from django.test import Client

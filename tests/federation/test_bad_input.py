@@ -8,11 +8,11 @@ import json
 
 import pytest
 
+from common.validation import JSON_MAX_DEPTH
 from federation.models import AuthToken, Customer, Project, User
-from federation.validation import JSON_MAX_DEPTH
 from marketplace.models import Offering
 from providers.models import Provider
-from tests.marketplace.factories import OfferingFactory
+from tests.factories import OfferingFactory, ProviderFactory
 
 LOGIN = "/api-auth/password/"
 CUSTOMERS = "/api/customers/"
@@ -121,7 +121,7 @@ def test_customer_with_an_offering_but_no_project_is_a_409(api, staff, customer)
 
 
 def test_customer_with_a_provider_but_no_project_is_a_409(api, staff, customer):
-    Provider.objects.create(slug="site", name="Site", domain="site.example.org", customer=customer)
+    ProviderFactory(slug="site", name="Site", domain="site.example.org", customer=customer)
     response = api.as_user(staff).delete(f"{CUSTOMERS}{customer.uuid}/")
     assert response.status_code == 409
     assert "still has providers" in response.json()["detail"]

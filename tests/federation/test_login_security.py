@@ -15,8 +15,8 @@ from django.db import connection
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
-from federation.api.throttling import LoginThrottle
-from federation.login_security import client_ip
+from common.api.throttling import LoginThrottle
+from common.login_security import client_ip
 from federation.models import AuthToken
 from tests.factories import UserFactory
 

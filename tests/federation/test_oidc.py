@@ -19,7 +19,7 @@ from jwt.algorithms import RSAAlgorithm
 from federation.models import RoleName, User
 from tests.factories import ProjectFactory, UserFactory, grant
 
-from .conftest import JsonHandler, serve
+from .servers import JsonHandler, serve
 
 CLIENT_ID = "federation-portal"
 CLIENT_SECRET = "portal-secret"

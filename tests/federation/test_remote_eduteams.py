@@ -9,7 +9,7 @@ from django.test import override_settings
 from federation.models import User
 from tests.factories import UserFactory
 
-from .conftest import JsonHandler, serve
+from .servers import JsonHandler, serve
 
 URL = "/api/remote-eduteams/"
 

@@ -59,7 +59,7 @@ def production_env(**extra) -> dict:
             "DEBUG": "0",
             "SECRET_KEY": "p7-Zk!vQ2^mLr8#Xa0@tW4$eNc6&yHb1*Ju9(Fs3)Gd5_Ko-Ti+Pq=Vw%Rx",
             "ALLOWED_HOSTS": "federation.example.org",
-            "DJANGO_SETTINGS_MODULE": "federation.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             **extra,
         }
     )

@@ -4,6 +4,7 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.request import Request
 
+from common.api.serializers import ReadListSerializer
 from federation.api import serializers as s
 from federation.models import Customer, Project, Role, RoleGrant, RoleName, User
 from tests.factories import ProjectFactory, UserFactory, grant
@@ -38,7 +39,7 @@ def test_list_matches_one_by_one(rows, request_, serializer, queryset):
     objects = list(queryset())
     assert len(objects) >= 2
     many = serializer(objects, many=True, context={"request": request_})
-    assert isinstance(many, s.ReadListSerializer)
+    assert isinstance(many, ReadListSerializer)
     one_by_one = [serializer(obj, context={"request": request_}).data for obj in objects]
     assert many.data == one_by_one
     assert [list(row) for row in many.data] == [list(row) for row in one_by_one]  # same key order
@@ -54,7 +55,7 @@ def test_fallback_handles_sources_the_fast_path_does_not(db, request_):
         defaulted = serializers.CharField(source="nope.deeper", default="dflt")
 
         class Meta:
-            list_serializer_class = s.ReadListSerializer
+            list_serializer_class = ReadListSerializer
 
         def get_everything(self, obj):
             return obj.username.upper()

@@ -19,10 +19,10 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounting.services import UsageReport, usage_report
+from common.exceptions import PermissionDenied
 from federation import identity
 from federation import services as structure
 from federation.api.authentication import HashedTokenAuthentication
-from federation.exceptions import PermissionDenied
 from federation.models import Customer, RoleGrant, RoleName
 from federation.permissions import (
     can_grant,
@@ -39,8 +39,7 @@ from marketplace.models import Order, OrderState, Resource
 from protocol.keys import generate_private_key, jwks, public_jwk
 from providers import services as provider_services
 from providers.models import Provider
-from tests.factories import CustomerFactory, UserFactory, grant
-from tests.marketplace.factories import catalogue_offering
+from tests.factories import CustomerFactory, ProviderFactory, UserFactory, catalogue_offering, grant
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
 # The caller's own session and credentials (log in, log out, revoke one's own token): a read-only
@@ -157,10 +156,7 @@ def world(customer, project, owner, member, staff):
     waiting = place("waiting")  # pending-provider: the owner may approve its own orders
     running = market_services.order_approve_by_provider(order=place("running"), actor=None)
     usage_report(reports=[UsageReport(running.resource_id, "gpu_hours", date(2026, 11, 1), Decimal("1.5"))])
-    Provider.objects.create(
-        slug="site", domain="127.0.0.1:9", https=False, customer=provider_org,
-        jwks=jwks(public_jwk(generate_private_key(), "site-1")),
-    )  # fmt: skip
+    ProviderFactory(slug="site", customer=provider_org, jwks=jwks(public_jwk(generate_private_key(), "site-1")))
     return {"waiting": waiting, "running": running, "offering": offering, "provider_owner": provider_owner}
 
 

@@ -3,9 +3,9 @@
 import pytest
 from django.db import connection
 
+from common.db import index_name
 from federation.filters import CustomerFilter, ProjectFilter
 from federation.models import Customer, Project
-from federation.trigram import index_name
 from marketplace.filters import OfferingFilter, ResourceFilter
 from marketplace.models import Offering, Resource
 

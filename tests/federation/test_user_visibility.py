@@ -9,8 +9,7 @@ import pytest
 from federation.models import RoleGrant, RoleName
 from marketplace import services as market
 from marketplace.models import OrderState
-from tests.factories import CustomerFactory, UserFactory, grant
-from tests.marketplace.factories import catalogue_offering
+from tests.factories import CustomerFactory, UserFactory, catalogue_offering, grant
 
 ACTORS = ["member", "manager", "owner", "customer_support", "outsider", "provider_owner", "support", "staff"]
 

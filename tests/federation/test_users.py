@@ -2,6 +2,8 @@
 
 import pytest
 
+from common.exceptions import PermissionDenied
+from federation import identity
 from federation.models import RoleName, User
 from tests.factories import UserFactory
 
@@ -86,6 +88,19 @@ def test_create_duplicate_is_400(api, staff, payload, field):
 def test_only_staff_creates_users(api, request, who):
     user = request.getfixturevalue(who)
     assert api.as_user(user).post(URL, {"username": "new"}, format="json").status_code == 403
+
+
+@pytest.mark.parametrize("who", ["support", "owner", "member"])
+def test_the_user_create_service_refuses_all_but_staff(request, who):
+    """The rule lives in the service, so every caller (API, admin action, command) is held by it."""
+    with pytest.raises(PermissionDenied, match="Only staff may create users"):
+        identity.user_create(actor=request.getfixturevalue(who), username="new")
+    assert not User.objects.filter(username="new").exists()
+
+
+def test_the_user_create_service_creates_for_staff(staff):
+    user = identity.user_create(actor=staff, username=" new ", cuid="new@idp")
+    assert (user.username, user.cuid, user.has_usable_password()) == ("new", "new@idp", False)
 
 
 def test_roles_list_and_detail(api, member):

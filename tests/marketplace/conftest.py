@@ -3,9 +3,7 @@ import pytest
 from federation.models import RoleName
 from marketplace import services
 from marketplace.models import OrderState
-from tests.factories import CustomerFactory, UserFactory, grant
-
-from .factories import catalogue_offering
+from tests.factories import CustomerFactory, UserFactory, catalogue_offering, grant
 
 
 @pytest.fixture(autouse=True)

@@ -9,12 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from federation.exceptions import ValidationFailed
-from federation.validation import MAX_BIGINT
+from common.exceptions import ValidationFailed
+from common.validation import MAX_BIGINT
 from marketplace import services
 from marketplace.models import Offering, OfferingComponent, Order, Plan, PlanComponent, Resource, StateChange
-
-from .factories import OfferingComponentFactory, PlanComponentFactory
+from tests.factories import OfferingComponentFactory, PlanComponentFactory
 
 OFFERINGS = "/api/marketplace-offerings/"
 PLANS = "/api/marketplace-plans/"

@@ -3,8 +3,7 @@
 import pytest
 
 from marketplace.models import Offering, OfferingState
-
-from .factories import OfferingFactory
+from tests.factories import OfferingFactory
 
 OFFERINGS = "/api/marketplace-offerings/"
 

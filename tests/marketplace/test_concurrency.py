@@ -1,13 +1,18 @@
-"""Real threads on PostgreSQL: the row locks let exactly one of N simultaneous requests through."""
+"""Real threads on PostgreSQL: the row locks let exactly one of N simultaneous requests through.
+
+Marked `postgresql`: on any other database these tests are skipped with the reason.
+"""
 
 import threading
 
 import pytest
 from django.db import connection
 
-from federation.exceptions import Conflict
+from common.exceptions import Conflict
 from marketplace import services
 from marketplace.models import Order, OrderState, StateChange
+
+pytestmark = pytest.mark.postgresql
 
 N = 8
 

@@ -4,8 +4,7 @@ import pytest
 
 from marketplace import services
 from marketplace.models import OrderState
-
-from .factories import catalogue_offering
+from tests.factories import catalogue_offering
 
 # endpoint → queries for one page: 1 token lookup, 1 count, 1 page, then one per prefetched relation.
 PINNED = {

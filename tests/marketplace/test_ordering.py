@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from federation.exceptions import PermissionDenied
+from common.exceptions import PermissionDenied
 from marketplace import processors, services
 from marketplace.models import OfferingState, Order, OrderState, Resource, StateChange
 
@@ -148,7 +148,7 @@ def test_archived_plan_and_foreign_plan(api, manager, project, offering, plan):
     plan.save()
     response = api.as_user(manager).post(ORDERS, payload(project, offering, plan), format="json")
     assert response.status_code == 400 and "archived" in response.json()["plan"][0]
-    from .factories import catalogue_offering
+    from tests.factories import catalogue_offering
 
     other_plan = catalogue_offering(customer=offering.customer).plans.get()
     response = api.as_user(manager).post(ORDERS, payload(project, offering, other_plan), format="json")

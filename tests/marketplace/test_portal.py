@@ -10,9 +10,7 @@ from django.utils import timezone
 from accounting.models import ComponentUsage
 from marketplace import services
 from marketplace.models import Offering, Order, OrderState, OrderType, Resource, ResourceState
-from tests.factories import ProjectFactory
-
-from .factories import OfferingFactory, catalogue_offering
+from tests.factories import OfferingFactory, ProjectFactory, catalogue_offering
 
 
 def browser(user) -> Client:
@@ -155,8 +153,8 @@ def test_options_and_terms_of_service(manager, project, offering, plan, monkeypa
         def accounts_for(self, component_type):
             return True
 
-    monkeypatch.setattr("marketplace.portal.forms.capabilities", lambda offering: Caps())
-    monkeypatch.setattr("marketplace.services.ordering.capabilities", lambda offering: Caps())
+    monkeypatch.setattr("portal.forms.capabilities", lambda offering: Caps())
+    monkeypatch.setattr("marketplace.services.placing.capabilities", lambda offering: Caps())
     Offering.objects.filter(pk=offering.pk).update(
         terms_of_service="Be nice.",
         options={
@@ -273,6 +271,21 @@ def test_outsider_cannot_act_on_a_resource(outsider, ok_resource):
 def test_project_page_lists_its_resources(member, project, ok_resource):
     page = browser(member).get(f"/projects/{project.uuid}/").content.decode()
     assert "Resources" in page and f"/resources/{ok_resource.uuid}/" in page and "backend-1" in page
+
+
+def test_project_page_takes_its_resources_from_the_marketplace_selector(member, project, ok_resource, monkeypatch):
+    from marketplace import selectors
+
+    asked = []
+    real = selectors.project_resources
+
+    def spy(**kwargs):
+        asked.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(selectors, "project_resources", spy)
+    page = browser(member).get(f"/projects/{project.uuid}/").content.decode()
+    assert asked == [{"user": member, "project": project}] and f"/resources/{ok_resource.uuid}/" in page
 
 
 # --- orders ------------------------------------------------------------------------------------

@@ -61,10 +61,10 @@ def test_terminating_an_erred_resource_that_is_rejected_returns_to_erred(manager
 
 
 def test_update_done_takes_the_new_plan(manager, ok_resource, offering):
-    from .factories import PlanFactory
+    from tests.factories import PlanFactory
 
     gold = PlanFactory(offering=offering, name="Gold")
-    order = services.order_create(
+    order = services.order_place(
         actor=manager,
         project=ok_resource.project,
         offering=offering,
@@ -97,7 +97,7 @@ def test_update_limits_rejects_unchanged_and_invalid_limits(api, manager, ok_res
     same = api.as_user(manager).post(url, {"limits": dict(ok_resource.limits)}, format="json")
     assert same.status_code == 400 and "equal the current ones" in same.json()["limits"][0]
     too_big = api.as_user(manager).post(url, {"limits": {"storage_tb": 101}}, format="json")
-    assert too_big.status_code == 400 and "storage_tb" in too_big.json()["limits"][0]
+    assert too_big.status_code == 400 and "storage_tb" in too_big.json()["limits"]["storage_tb"][0]
     missing = api.as_user(manager).post(url, {}, format="json")
     assert missing.status_code == 400 and "limits" in missing.json()
     assert not Order.objects.filter(type="Update").exists()

@@ -14,9 +14,7 @@ from waldur_client import InvalidStateError, WaldurClient
 from federation import services as federation_services
 from federation.models import RoleName
 from marketplace.models import Offering, OfferingState, OrderState, Resource, ResourceState, StateChange
-from tests.factories import UserFactory, grant
-
-from .factories import OfferingFactory
+from tests.factories import OfferingFactory, UserFactory, grant
 
 RESOURCE_STATES = ["Creating", "OK", "Erred", "Updating", "Terminating", "Terminated"]
 OFFERING_STATES = ["Draft", "Active", "Paused", "Archived"]

@@ -4,9 +4,7 @@ import pytest
 import requests
 
 from federation.models import RoleName
-from tests.factories import UserFactory, grant
-
-from .factories import catalogue_offering
+from tests.factories import UserFactory, catalogue_offering, grant
 
 PASSWORD = "secret-pass-123"
 

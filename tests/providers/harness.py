@@ -109,7 +109,7 @@ class Worker:
             log = open(log_path, "ab")  # noqa: SIM115 (lives as long as the process)
             self.processes.append(
                 subprocess.Popen(
-                    [PYTHON, "-m", "celery", "-A", "federation", "worker", *args, *common],
+                    [PYTHON, "-m", "celery", "-A", "config", "worker", *args, *common],
                     cwd=ROOT,
                     env=self.env(),
                     stdout=log,

@@ -9,9 +9,17 @@ import requests
 
 from federation import services as structure
 from federation.models import Role, RoleName
-from marketplace.models import Offering, OfferingComponent, Order, Plan, PlanComponent, Resource
-from providers.models import OutboxMessage, Provider, ProviderOffering
-from tests.factories import CustomerFactory, ProjectFactory, UserFactory, grant
+from marketplace.models import Offering, Order, Plan, Resource
+from providers.models import OutboxMessage, Provider
+from tests.factories import (
+    CustomerFactory,
+    ProjectFactory,
+    ProviderFactory,
+    ProviderOfferingFactory,
+    UserFactory,
+    agent_offering,
+    grant,
+)
 
 from .harness import Agent, FaultProxy, Worker, flush_broker, wait_for
 
@@ -108,24 +116,23 @@ def build_stack(
     project = ProjectFactory(name="Genomics", customer=CustomerFactory(name="Research Org"))
     manager = UserFactory(username="pm")
     grant(manager, project, RoleName.PROJECT_MANAGER)
-    offering = Offering.objects.create(
-        name="HPC via agent", customer=provider_org, type="site-agent", state="Active", auto_approve=False
+    offering = agent_offering(
+        customer=provider_org,
+        name="HPC via agent",
+        auto_approve=False,
+        component={
+            "type": component,
+            "name": "CPU hours",
+            "measured_unit": "hours",
+            "min_value": 0,
+            "max_value": 100000,
+        },
+        price="0.01",
     )
-    cpu = OfferingComponent.objects.create(
-        offering=offering,
-        type=component,
-        name="CPU hours",
-        measured_unit="hours",
-        billing_type="limit",
-        min_value=0,
-        max_value=100000,
-    )
-    plan = Plan.objects.create(offering=offering, name="Default")
-    PlanComponent.objects.create(plan=plan, component=cpu, price="0.01", amount=0)
 
     agent = Agent(tmp_path, orchestrator_url=live_server.url, backend_name=backend_name, backend=backend)
     proxy = FaultProxy(agent.url) if use_proxy else None
-    provider = Provider.objects.create(
+    provider = ProviderFactory(
         slug=agent.provider_id,
         name="E2E site",
         domain=proxy.domain if proxy else f"127.0.0.1:{agent.port}",
@@ -134,7 +141,7 @@ def build_stack(
         customer=provider_org,
         jwks=agent.jwks(),
     )
-    ProviderOffering.objects.create(offering=offering, provider=provider)
+    ProviderOfferingFactory(offering=offering, provider=provider)
     worker = Worker(tmp_path, extra_env=worker_env).start()
     if start_agent:
         agent.start()
@@ -145,7 +152,7 @@ def build_stack(
         worker=worker,
         provider=provider,
         offering=offering,
-        plan=plan,
+        plan=offering.plans.get(),
         project=project,
         manager_token=structure.token_issue(user=manager),
         provider_owner_token=structure.token_issue(user=provider_owner),

@@ -4,6 +4,7 @@ import pytest
 
 from protocol.keys import generate_private_key, jwks, public_jwk
 from providers.models import Provider
+from tests.factories import ProviderFactory
 
 
 def registration(customer, keys):
@@ -45,7 +46,7 @@ def test_admin_form_refuses_keys_with_nul(customer):
     """Staff edit keys in the admin through a model form: the model field carries the same validator."""
     from django.contrib.admin.sites import site
 
-    provider = Provider.objects.create(slug="site", name="Site", domain="site.example.org", customer=customer)
+    provider = ProviderFactory(slug="site", name="Site", domain="site.example.org", customer=customer)
     form_class = site._registry[Provider].get_form(None, provider)
     data = {"name": "Site", "domain": "site.example.org", "https": "on", "env": "test", "status": "enabled"}
     form = form_class(data={**data, "customer": customer.pk, "jwks": '{"keys": [], "x": "\\u0000"}'}, instance=provider)

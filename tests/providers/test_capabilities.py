@@ -1,16 +1,16 @@
 """What a provider's manifest does not enable cannot be activated, shown or ordered."""
 
+import dataclasses
+
 import pytest
 
-from federation.exceptions import ValidationFailed
+from common.exceptions import ValidationFailed
 from federation.models import RoleName
 from marketplace import services as marketplace
 from marketplace.models import Offering
 from providers.models import Provider
 from providers.processor import ManifestCapabilities
-from tests.factories import UserFactory, grant
-
-from .conftest import make_provider
+from tests.factories import UserFactory, grant, make_provider
 
 MANIFEST = {
     "features": {
@@ -48,9 +48,19 @@ def test_component_accounting_comes_from_the_manifest():
     assert not ManifestCapabilities({}).accounts_for("cpu")
 
 
+@dataclasses.dataclass(frozen=True)
+class Draft:
+    """A provider's draft offering with options, and an owner of the providing organisation."""
+
+    provider: Provider
+    offering: Offering
+    owner: object
+
+
 @pytest.fixture
-def draft(db):
-    provider, keys, offering = make_provider("site-caps")
+def draft(db) -> Draft:
+    site = make_provider("site-caps")
+    provider, offering = site.provider, site.offering
     Offering.objects.filter(id=offering.id).update(
         state="Draft",
         options={
@@ -64,53 +74,54 @@ def draft(db):
     owner = UserFactory(username="caps-owner")
     grant(owner, offering.customer, RoleName.CUSTOMER_OWNER)
     offering.refresh_from_db()
-    return provider, offering, owner
+    return Draft(provider=provider, offering=offering, owner=owner)
 
 
 def test_activation_needs_the_components_and_features_in_the_manifest(draft):
-    provider, offering, owner = draft
     with pytest.raises(ValidationFailed) as refused:
-        marketplace.offering_change_state(actor=owner, offering=offering, action="activate")
+        marketplace.offering_change_state(actor=draft.owner, offering=draft.offering, action="activate")
     assert refused.value.field == "components" and "cpu" in refused.value.message
 
-    Provider.objects.filter(id=provider.id).update(manifest=MANIFEST)
+    Provider.objects.filter(id=draft.provider.id).update(manifest=MANIFEST)
     with pytest.raises(ValidationFailed) as refused:
-        marketplace.offering_change_state(actor=owner, offering=offering, action="activate")
+        marketplace.offering_change_state(actor=draft.owner, offering=draft.offering, action="activate")
     assert refused.value.field == "options" and "console needs compute.virtualMachine.vnc" in refused.value.message
-    offering.refresh_from_db()
-    assert offering.state == "Draft"
+    draft.offering.refresh_from_db()
+    assert draft.offering.state == "Draft"
 
     manifest = {**MANIFEST, "features": {"compute": {"virtualMachine": {"enabled": True, "vnc": True}}}}
-    Provider.objects.filter(id=provider.id).update(manifest=manifest)
-    assert marketplace.offering_change_state(actor=owner, offering=offering, action="activate").state == "Active"
+    Provider.objects.filter(id=draft.provider.id).update(manifest=manifest)
+    assert (
+        marketplace.offering_change_state(actor=draft.owner, offering=draft.offering, action="activate").state
+        == "Active"
+    )
 
 
 def test_activation_over_the_api_is_a_400_naming_the_field(api, draft):
-    provider, offering, owner = draft
-    answer = api.as_user(owner).post(f"/api/marketplace-offerings/{offering.uuid}/activate/")
+    answer = api.as_user(draft.owner).post(f"/api/marketplace-offerings/{draft.offering.uuid}/activate/")
     assert answer.status_code == 400
     assert "components" in answer.json()
 
 
 def test_options_needing_a_disabled_feature_are_hidden_and_refused(api, draft, ordering_manager):
-    provider, offering, owner = draft
-    Provider.objects.filter(id=provider.id).update(manifest=MANIFEST)
-    Offering.objects.filter(id=offering.id).update(state="Active")
-    manager, project = ordering_manager
+    Provider.objects.filter(id=draft.provider.id).update(manifest=MANIFEST)
+    Offering.objects.filter(id=draft.offering.id).update(state="Active")
 
-    shown = api.as_user(manager).get(f"/api/marketplace-offerings/{offering.uuid}/").json()["options"]
+    shown = (
+        api.as_user(ordering_manager.user).get(f"/api/marketplace-offerings/{draft.offering.uuid}/").json()["options"]
+    )
     assert list(shown["options"]) == ["image"] and shown["order"] == ["image"]
 
     payload = {
-        "project": f"http://testserver/api/projects/{project.uuid}/",
-        "offering": f"http://testserver/api/marketplace-offerings/{offering.uuid}/",
-        "plan": f"http://testserver/api/marketplace-plans/{offering.plans.first().uuid}/",
+        "project": f"http://testserver/api/projects/{ordering_manager.project.uuid}/",
+        "offering": f"http://testserver/api/marketplace-offerings/{draft.offering.uuid}/",
+        "plan": f"http://testserver/api/marketplace-plans/{draft.offering.plans.first().uuid}/",
         "attributes": {"name": "vm", "console": True},
         "limits": {"cpu": 5},
     }
     refused = api.post("/api/marketplace-orders/", payload, format="json")
     assert refused.status_code == 400
-    assert "console: needs compute.virtualMachine.vnc" in refused.json()["attributes"][0]
+    assert "console: needs compute.virtualMachine.vnc" in refused.json()["attributes"]["console"][0]
 
     payload["attributes"] = {"name": "vm", "image": "debian"}
     accepted = api.post("/api/marketplace-orders/", payload, format="json")

@@ -8,8 +8,8 @@ import pytest
 from federation.models import User
 from marketplace import services as marketplace
 from providers.models import OutboxMessage
+from tests.factories import make_provider
 
-from .conftest import make_provider
 from .harness import FaultProxy, Worker, wait_for
 from .stack import build_stack, stop_stack
 
@@ -116,12 +116,12 @@ def test_a_hung_provider_does_not_delay_another_providers_orders(live_server, tm
     hung = FaultProxy("http://127.0.0.1:9")
     hung.mode, hung.hang_seconds = "hang", 300
     try:
-        hung_provider, _, hung_offering = make_provider("hung-site", domain=hung.domain)
+        hung_site = make_provider("hung-site", domain=hung.domain)
         marketplace.order_create(
             actor=User.objects.get(username="pm"),
             project=stack.project,
-            offering=hung_offering,
-            plan=hung_offering.plans.first(),
+            offering=hung_site.offering,
+            plan=hung_site.offering.plans.first(),
             attributes={"name": "stalled"},
             limits={"cpu": 10},
         )
@@ -141,9 +141,9 @@ def test_a_hung_provider_does_not_delay_another_providers_orders(live_server, tm
         assert done.state == "done", done.error_message
         assert elapsed < 30, f"the order took {elapsed:.1f} s while another provider hung"
         # ... and all the while, none of the hung site's calls had come back.
-        hung_provider.refresh_from_db()
-        assert hung_provider.consecutive_failures == 0 and hung_provider.last_error == ""
-        assert OutboxMessage.objects.get(provider=hung_provider).attempts == 0
+        hung_site.provider.refresh_from_db()
+        assert hung_site.provider.consecutive_failures == 0 and hung_site.provider.last_error == ""
+        assert OutboxMessage.objects.get(provider=hung_site.provider).attempts == 0
     finally:
         hung.close()
         stop_stack(stack)

@@ -9,8 +9,7 @@ from marketplace import services as marketplace
 from protocol.http import encode_body, signed_headers
 from protocol.keys import generate_private_key
 from protocol.tokens import issue_token
-
-from .conftest import make_provider
+from tests.factories import make_provider
 
 URL = "/api/provider/orders/updates/"
 
@@ -54,9 +53,7 @@ def _headers(keys, body, **overrides):
 
 @pytest.fixture
 def order(site, ordering_manager, django_capture_on_commit_callbacks):
-    provider, keys, offering = site
-    manager, project = ordering_manager
-    return _executing_order(offering, manager, project)
+    return _executing_order(site.offering, ordering_manager.user, ordering_manager.project)
 
 
 def _done(order):
@@ -64,16 +61,15 @@ def _done(order):
 
 
 def test_valid_update_is_applied(client, site, order):
-    provider, keys, _ = site
     assert order.state == "executing"
     body = _done(order)
     answer = _post(
         client,
         body,
         signed_headers(
-            private_key=keys.key,
-            kid=keys.kid,
-            issuer=keys.slug,
+            private_key=site.keys.key,
+            kid=site.keys.kid,
+            issuer=site.keys.slug,
             audience="federation",
             method="POST",
             path=URL,
@@ -101,24 +97,23 @@ def test_valid_update_is_applied(client, site, order):
     ],
 )
 def test_bad_tokens_are_refused_and_change_nothing(client, site, order, case, reason):
-    provider, keys, _ = site
     body = encode_body(_done(order))
     if case == "made_for_usage":
-        headers = _headers(keys, body, path="/api/provider/usage/")
+        headers = _headers(site.keys, body, path="/api/provider/usage/")
     elif case == "made_for_a_get":
-        headers = _headers(keys, body, method="GET")
+        headers = _headers(site.keys, body, method="GET")
     elif case == "subject_is_not_issuer":
-        headers = _headers(keys, body, subject="site-b")
+        headers = _headers(site.keys, body, subject="site-b")
     elif case == "forged":
-        headers = _headers(keys, body, private_key=generate_private_key())
+        headers = _headers(site.keys, body, private_key=generate_private_key())
     elif case == "wrong_audience":
-        headers = _headers(keys, body, audience="someone-else")
+        headers = _headers(site.keys, body, audience="someone-else")
     elif case == "expired":
-        headers = _headers(keys, body, now=int(time.time()) - 600, lifetime=60)
+        headers = _headers(site.keys, body, now=int(time.time()) - 600, lifetime=60)
     elif case == "unknown_key":
-        headers = _headers(keys, body, kid="not-registered")
+        headers = _headers(site.keys, body, kid="not-registered")
     else:
-        headers = _headers(keys, encode_body({"updates": []}))
+        headers = _headers(site.keys, encode_body({"updates": []}))
     answer = client.post(URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=headers["Authorization"])
     assert answer.status_code == 401
     assert answer.json()["reason"] == reason
@@ -127,9 +122,8 @@ def test_bad_tokens_are_refused_and_change_nothing(client, site, order, case, re
 
 
 def test_replayed_token_is_refused(client, site, order):
-    provider, keys, _ = site
     body = encode_body(_done(order))
-    headers = _headers(keys, body)
+    headers = _headers(site.keys, body)
     first = client.post(URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=headers["Authorization"])
     assert first.status_code == 200
     again = client.post(URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=headers["Authorization"])
@@ -142,7 +136,7 @@ def test_missing_token_is_401(client, site, order):
 
 
 def test_a_provider_cannot_update_another_providers_orders(client, site, order):
-    other, other_keys, _ = make_provider("site-b")
+    other_keys = make_provider("site-b").keys
     body = encode_body(_done(order))
     answer = client.post(
         URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(other_keys, body)["Authorization"]
@@ -156,14 +150,13 @@ def test_a_provider_cannot_update_another_providers_orders(client, site, order):
 
 
 def test_stale_update_after_done_changes_nothing(client, site, order):
-    provider, keys, _ = site
     body = encode_body(_done(order))
     client.post(
-        URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(keys, body)["Authorization"]
+        URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(site.keys, body)["Authorization"]
     )
     stale = encode_body({"updates": [{"order_uuid": str(order.uuid), "state": "erred", "error_message": "late"}]})
     answer = client.post(
-        URL, data=stale, content_type="application/json", HTTP_AUTHORIZATION=_headers(keys, stale)["Authorization"]
+        URL, data=stale, content_type="application/json", HTTP_AUTHORIZATION=_headers(site.keys, stale)["Authorization"]
     )
     result = answer.json()["results"][0]
     assert result["accepted"] is False and "done" in result["detail"]
@@ -172,12 +165,14 @@ def test_stale_update_after_done_changes_nothing(client, site, order):
 
 
 def test_repeated_done_is_acknowledged_without_change(client, site, order):
-    provider, keys, _ = site
     stamps = []
     for _ in range(2):
         body = encode_body(_done(order))
         answer = client.post(
-            URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(keys, body)["Authorization"]
+            URL,
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=_headers(site.keys, body)["Authorization"],
         )
         assert answer.json()["results"][0]["accepted"] is True
         order.refresh_from_db()
@@ -186,10 +181,9 @@ def test_repeated_done_is_acknowledged_without_change(client, site, order):
 
 
 def test_malformed_update_is_refused_naming_the_field(client, site, order):
-    provider, keys, _ = site
     body = encode_body({"updates": [{"order_uuid": "nope", "state": "done"}]})
     answer = client.post(
-        URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(keys, body)["Authorization"]
+        URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(site.keys, body)["Authorization"]
     )
     assert answer.status_code == 200
     [result] = answer.json()["results"]
@@ -198,11 +192,13 @@ def test_malformed_update_is_refused_naming_the_field(client, site, order):
 
 
 def test_a_body_that_is_no_list_of_updates_is_400(client, site, order):
-    provider, keys, _ = site
     for payload in ({"updates": "all"}, [1, 2], {}):
         body = encode_body(payload)
         answer = client.post(
-            URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=_headers(keys, body)["Authorization"]
+            URL,
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=_headers(site.keys, body)["Authorization"],
         )
         assert answer.status_code == 400, payload
         assert answer.json()["field"] in ("updates", "body")
@@ -218,9 +214,9 @@ def test_jwks_is_published(client, db):
 def test_a_batch_applies_what_fits_refuses_the_rest_and_records_history(client, site, ordering_manager):
     from marketplace.models import StateChange
 
-    provider, keys, offering = site
-    manager, project = ordering_manager
-    first, second, third = (_executing_order(offering, manager, project) for _ in range(3))
+    first, second, third = (
+        _executing_order(site.offering, ordering_manager.user, ordering_manager.project) for _ in range(3)
+    )
     marketplace.order_set_state_done(order=second, actor=None, backend_id="earlier")
     updates = {
         "updates": [
@@ -232,7 +228,7 @@ def test_a_batch_applies_what_fits_refuses_the_rest_and_records_history(client, 
     }
     body = encode_body(updates)
     answer = client.post(URL, data=body, content_type="application/json",
-                         HTTP_AUTHORIZATION=_headers(keys, body)["Authorization"])  # fmt: skip
+                         HTTP_AUTHORIZATION=_headers(site.keys, body)["Authorization"])  # fmt: skip
     assert [r["accepted"] for r in answer.json()["results"]] == [True, False, True, False]
     for order in (first, second, third):
         order.refresh_from_db()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounting.models import ComponentUsage
 from marketplace import services as marketplace
 from protocol.http import signed_headers
+from tests.factories import make_provider
 
 USAGE_URL = "/api/provider/usage/"
 UPDATES_URL = "/api/provider/orders/updates/"
@@ -38,8 +39,7 @@ def _order(offering, manager, project):
 
 @pytest.fixture
 def order(site, ordering_manager):
-    provider, keys, offering = site
-    return _order(offering, *ordering_manager)
+    return _order(site.offering, ordering_manager.user, ordering_manager.project)
 
 
 def _record(order, cursor, **overrides):
@@ -66,10 +66,9 @@ BAD_RECORDS = {
 
 @pytest.mark.parametrize("case", sorted(BAD_RECORDS))
 def test_a_bad_usage_record_is_refused_and_the_others_are_stored(client, site, order, case):
-    provider, keys, _ = site
     overrides, field = BAD_RECORDS[case]
     records = [_record(order, 1), _record(order, 2, **overrides), _record(order, 3, username="alice", amount="2")]
-    answer = _post(client, keys, USAGE_URL, {"records": records})
+    answer = _post(client, site.keys, USAGE_URL, {"records": records})
     assert answer.status_code == 200, answer.content
     results = answer.json()["results"]
     assert [(r["cursor"], r["accepted"], r["retry"]) for r in results] == [(1, True, False), (2, False, False),
@@ -81,9 +80,7 @@ def test_a_bad_usage_record_is_refused_and_the_others_are_stored(client, site, o
 
 
 def test_usage_of_a_resource_of_another_provider_is_refused_alone(client, site, order):
-    from .conftest import make_provider
-
-    _, other_keys, _ = make_provider("site-b")
+    other_keys = make_provider("site-b").keys
     answer = _post(client, other_keys, USAGE_URL, {"records": [_record(order, 1)]})
     assert answer.status_code == 200
     assert answer.json()["results"] == [
@@ -93,8 +90,7 @@ def test_usage_of_a_resource_of_another_provider_is_refused_alone(client, site, 
 
 
 def test_an_entry_that_is_no_record_at_all_is_refused_alone(client, site, order):
-    provider, keys, _ = site
-    answer = _post(client, keys, USAGE_URL, {"records": ["nonsense", {"cursor": 9}, _record(order, 3)]})
+    answer = _post(client, site.keys, USAGE_URL, {"records": ["nonsense", {"cursor": 9}, _record(order, 3)]})
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert [(r["cursor"], r["accepted"], r["field"]) for r in results[:2]] == [
@@ -106,22 +102,20 @@ def test_an_entry_that_is_no_record_at_all_is_refused_alone(client, site, order)
 
 
 def test_usage_with_many_decimal_places_is_rounded_to_what_is_stored(client, site, order):
-    provider, keys, _ = site
-    answer = _post(client, keys, USAGE_URL, {"records": [_record(order, 1, amount="0.30000000000000004")]})
+    answer = _post(client, site.keys, USAGE_URL, {"records": [_record(order, 1, amount="0.30000000000000004")]})
     assert answer.json()["results"][0]["accepted"] is True
     assert str(ComponentUsage.objects.get().usage) == "0.3000000000"
 
 
 def test_a_nul_in_an_error_message_is_refused_and_the_other_updates_are_applied(client, site, ordering_manager):
-    provider, keys, offering = site
-    first, second, third = (_order(offering, *ordering_manager) for _ in range(3))
+    first, second, third = (_order(site.offering, ordering_manager.user, ordering_manager.project) for _ in range(3))
     updates = [
         {"order_uuid": str(first.uuid), "state": "done", "backend_id": "acct-first"},
         {"order_uuid": str(second.uuid), "state": "erred", "error_message": "disk\u0000full"},
         {"order_uuid": str(third.uuid), "state": "erred", "error_message": "quota exceeded"},
         {"order_uuid": str(third.uuid), "state": "done", "backend_id": "b" * 256},
     ]
-    answer = _post(client, keys, UPDATES_URL, {"updates": updates})
+    answer = _post(client, site.keys, UPDATES_URL, {"updates": updates})
     assert answer.status_code == 200, answer.content
     results = answer.json()["results"]
     assert [(r["order_uuid"], r["accepted"], r["retry"]) for r in results] == [
@@ -139,13 +133,12 @@ def test_a_nul_in_an_error_message_is_refused_and_the_other_updates_are_applied(
 
 
 def test_a_refusal_names_its_item_only_by_an_id_that_can_be_sent_back(client, site, order):
-    provider, keys, _ = site
     updates = [
         {"order_uuid": "\ud800", "state": "done"},
         {"order_uuid": "x\u0000", "state": "done"},
         {"order_uuid": "y" * 5000, "state": "done"},
         {"order_uuid": 7, "state": "done"},
     ]
-    answer = _post(client, keys, UPDATES_URL, {"updates": updates})
+    answer = _post(client, site.keys, UPDATES_URL, {"updates": updates})
     assert answer.status_code == 200, answer.content
     assert [(r["order_uuid"], r["accepted"]) for r in answer.json()["results"]] == [(None, False)] * 4

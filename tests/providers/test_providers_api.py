@@ -5,15 +5,13 @@ import pytest
 from federation.models import RoleName
 from protocol.keys import generate_private_key, jwks, public_jwk
 from providers.models import Provider
-from tests.factories import UserFactory, grant
-
-from .conftest import make_provider
+from tests.factories import UserFactory, grant, make_provider
 
 pytestmark = pytest.mark.django_db
 
 
 def test_staff_see_all_owners_see_theirs_others_none(api, staff, outsider):
-    first, _, _ = make_provider("site-one")
+    first = make_provider("site-one").provider
     make_provider("site-two")
     owner = UserFactory(username="site-one-owner")
     grant(owner, first.customer, RoleName.CUSTOMER_OWNER)

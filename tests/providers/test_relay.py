@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from marketplace import services as marketplace
-from providers import relay
+from providers import services
 from providers.models import OutboxMessage, Provider
 
 from .harness import worker_database_url
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_backoff_grows_exponentially_with_jitter_and_is_capped():
     with override_settings(PROVIDER_RETRY_BASE=1.0, PROVIDER_RETRY_CAP=60.0):
         for attempts, ceiling in [(1, 1), (2, 2), (3, 4), (5, 16), (10, 60), (30, 60)]:
-            delays = [relay.retry_delay(attempts) for _ in range(50)]
+            delays = [services.retry_delay(attempts) for _ in range(50)]
             assert all(ceiling / 2 <= d <= ceiling for d in delays)
             assert len(set(delays)) > 1  # jitter
 
@@ -42,13 +42,14 @@ def _queued_order(offering, manager, project, django_capture_on_commit_callbacks
 def test_unreachable_provider_errs_the_order_after_the_bound(
     site, ordering_manager, django_capture_on_commit_callbacks
 ):
-    provider, keys, offering = site  # domain 127.0.0.1:9: nothing listens there
-    manager, project = ordering_manager
-    order = _queued_order(offering, manager, project, django_capture_on_commit_callbacks)
+    # The site is at 127.0.0.1:9, where nothing listens.
+    order = _queued_order(
+        site.offering, ordering_manager.user, ordering_manager.project, django_capture_on_commit_callbacks
+    )
     row = OutboxMessage.objects.get(order_uuid=order.uuid)
     for attempt in range(1, 4):
         OutboxMessage.objects.filter(id=row.id).update(next_attempt_at=timezone.now())
-        delivered, retry_in = relay.outbox_deliver(provider_id=provider.id)
+        delivered, retry_in = services.outbox_deliver(provider_id=site.provider.id)
         assert delivered == 0
         row.refresh_from_db()
         assert row.attempts == attempt
@@ -64,16 +65,16 @@ def test_unreachable_provider_errs_the_order_after_the_bound(
 def test_repeated_failures_mark_the_provider_unavailable_and_pause_delivery(
     site, ordering_manager, django_capture_on_commit_callbacks
 ):
-    provider, keys, offering = site
-    manager, project = ordering_manager
-    order = _queued_order(offering, manager, project, django_capture_on_commit_callbacks)
+    order = _queued_order(
+        site.offering, ordering_manager.user, ordering_manager.project, django_capture_on_commit_callbacks
+    )
     for _ in range(2):
         OutboxMessage.objects.filter(order_uuid=order.uuid).update(next_attempt_at=timezone.now())
-        relay.outbox_deliver(provider_id=provider.id)
-    provider.refresh_from_db()
-    assert provider.available is False and provider.consecutive_failures == 2
+        services.outbox_deliver(provider_id=site.provider.id)
+    site.provider.refresh_from_db()
+    assert site.provider.available is False and site.provider.consecutive_failures == 2
     OutboxMessage.objects.filter(order_uuid=order.uuid).update(next_attempt_at=timezone.now())
-    relay.outbox_deliver(provider_id=provider.id)
+    services.outbox_deliver(provider_id=site.provider.id)
     assert OutboxMessage.objects.get(order_uuid=order.uuid).attempts == 2  # paused: not tried again
 
 
@@ -87,16 +88,15 @@ def _probe(slug):
 
 @pytest.mark.django_db(transaction=True)
 def test_check_provider_exit_codes(site):
-    provider, keys, offering = site
     code, line = _probe("no-such-provider")
     assert code == 3 and line.startswith("PROVIDER UNKNOWN")
-    code, line = _probe(provider.slug)
+    code, line = _probe(site.provider.slug)
     assert code == 3 and "never answered" in line
-    Provider.objects.filter(id=provider.id).update(last_manifest_pull_at=timezone.now())
-    code, line = _probe(provider.slug)
+    Provider.objects.filter(id=site.provider.id).update(last_manifest_pull_at=timezone.now())
+    code, line = _probe(site.provider.slug)
     assert code == 0 and line.startswith("PROVIDER OK") and "| pending=0" in line
-    Provider.objects.filter(id=provider.id).update(consecutive_failures=1)
-    assert _probe(provider.slug)[0] == 1
-    Provider.objects.filter(id=provider.id).update(available=False, last_error="boom")
-    code, line = _probe(provider.slug)
+    Provider.objects.filter(id=site.provider.id).update(consecutive_failures=1)
+    assert _probe(site.provider.slug)[0] == 1
+    Provider.objects.filter(id=site.provider.id).update(available=False, last_error="boom")
+    code, line = _probe(site.provider.slug)
     assert code == 2 and "boom" in line

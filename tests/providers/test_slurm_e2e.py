@@ -14,7 +14,7 @@ from federation.models import User
 from providers.client import ProviderClient
 from providers.models import OutboxMessage, UserConnection
 from site_agent.backends.slurm_runner import parse_tres
-from tests.site_agent.test_slurm_backend import (
+from tests.slurm import (
     USERS,
     account_row,
     assoc_rows,

@@ -1,71 +1,45 @@
 """The slurm backend against a real single-node Slurm with slurmdbd (scripts/slurm-cluster.sh).
 
-The module starts the test cluster itself. When it cannot, the tests fail with the script's
-message under CI (or FEDERATION_REQUIRE_SLURM=1) and are skipped with that message elsewhere.
-No test touches the Django database.
+The `slurm_cluster` fixture (tests/conftest.py) starts the test cluster. When it cannot, the tests
+fail with the script's message under CI (or FEDERATION_REQUIRE_SLURM=1) and are skipped with that
+message elsewhere. No test touches the Django database.
 """
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import time
 import uuid
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from site_agent.backends.base import Allocation, BackendError, Member, UsageReport
 from site_agent.backends.slurm import ACCOUNT_NAME_MAX, SlurmBackend, slurm_name
 from site_agent.backends.slurm_runner import SlurmRunner, parse_tres
+from tests.slurm import (
+    CLUSTER,
+    USERS,
+    account_row,
+    assoc_rows,
+    default_account,
+    job_state,
+    pending_reason,
+    sacct_cpu_minutes,
+    sbatch,
+    slurm,
+    snapshot,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slurm
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "slurm-cluster.sh"
-STATE_DIR = Path(os.environ.get("FEDERATION_SLURM_STATE_DIR", "/var/lib/federation-slurm-test"))
-CLUSTER = os.environ.get("FEDERATION_SLURM_CLUSTER", "federation")
-USERS = ("fedslurm1", "fedslurm2")
 COMPONENTS = {
     "cpu_k_hours": {"tres": "cpu", "unit_factor": 60000},
     "node_hours": {"tres": "node", "unit_factor": 60},
 }
-ASSOC_FORMAT = "format=Cluster,Account,User,ParentName,GrpTRESMins,GrpSubmitJobs"
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------
-
-
-def _require_slurm() -> bool:
-    return bool(os.environ.get("CI")) or os.environ.get("FEDERATION_REQUIRE_SLURM") == "1"
-
-
-def _unavailable(reason: str):
-    if _require_slurm():
-        pytest.fail(f"the Slurm test cluster is required here: {reason}", pytrace=False)
-    pytest.skip(f"no Slurm test cluster: {reason}")
-
-
-@pytest.fixture(scope="module")
-def slurm_cluster():
-    """Start (or reuse) the test cluster, point Slurm's commands at it, create the Linux users."""
-    if os.name != "posix" or os.geteuid() != 0:
-        _unavailable("starting the test cluster needs root")
-    try:
-        started = subprocess.run(
-            ["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        _unavailable(f"{SCRIPT} start: {exc}")
-    if started.returncode != 0:
-        _unavailable(f"{SCRIPT} start exited {started.returncode}:\n{started.stderr[-4000:]}")
-    for user in USERS:
-        if subprocess.run(["id", user], capture_output=True).returncode != 0:
-            subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", user], check=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SLURM_CONF", str(STATE_DIR / "etc" / "slurm.conf"))
-        yield CLUSTER
 
 
 def _config(**overrides) -> dict:
@@ -108,69 +82,6 @@ def cleanup(slurm_cluster):
     yield lambda backend, allocation: made.append((backend, allocation))
     for backend, allocation in made:
         SlurmBackend({**backend.config, "soft_delete": False, "dry_run": False}).terminate(allocation)
-
-
-def slurm(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, check=check)
-
-
-def assoc_rows(account: str = "") -> list[list[str]]:
-    where = ["where", f"account={account}"] if account else []
-    out = slurm("sacctmgr", "-n", "-P", "show", "associations", *where, ASSOC_FORMAT).stdout
-    return [line.split("|") for line in out.splitlines() if line]
-
-
-def snapshot() -> str:
-    """Everything the backend could change in slurmdbd, as text to compare."""
-    assoc = slurm("sacctmgr", "-n", "-P", "show", "associations", ASSOC_FORMAT).stdout
-    accounts = slurm("sacctmgr", "-n", "-P", "show", "account", "format=Account,Descr,Org").stdout
-    users = slurm("sacctmgr", "-n", "-P", "show", "user", "format=User,DefaultAccount").stdout
-    return "\n".join(sorted(assoc.splitlines()) + sorted(accounts.splitlines()) + sorted(users.splitlines()))
-
-
-def account_row(account: str) -> list[str] | None:
-    rows = [r for r in assoc_rows(account) if r[2] == ""]
-    return rows[0] if rows else None
-
-
-def sbatch(user: str, account: str, seconds: int = 2) -> subprocess.CompletedProcess:
-    return slurm(
-        "runuser", "-u", user, "--", "sbatch", "--parsable", f"--account={account}", "--chdir=/tmp",
-        "--output=/dev/null", "--time=1", "--wrap", f"sleep {seconds}",
-        check=False,
-    )  # fmt: skip
-
-
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-def job_state(job_id: str) -> str:
-    out = slurm("sacct", "-X", "-n", "-P", "-j", job_id, "--format=State", check=False).stdout.split()
-    return out[0] if out else ""
-
-
-def pending_reason(job_id: str) -> str:
-    return slurm("squeue", "-h", "-j", job_id, "-o", "%T|%r", check=False).stdout.strip()
-
-
-def sacct_cpu_minutes(account: str, month: date, state: str = "") -> dict[str, float]:
-    """What sacct says, computed here independently: per user, AllocTRES cpu × ElapsedRaw / 60."""
-    end = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    out = slurm(
-        "sacct", "-X", "-a", "-n", "-P", "-T", "-A", account, "-S", f"{month}T00:00:00", "-E", f"{end}T00:00:00",
-        *([f"--state={state}"] if state else []), "--format=User,AllocTRES,ElapsedRaw",
-    ).stdout  # fmt: skip
-    minutes: dict[str, float] = {}
-    for line in out.splitlines():
-        user, tres, elapsed = line.split("|")
-        minutes[user] = minutes.get(user, 0.0) + parse_tres(tres).get("cpu", 0) * int(elapsed) / 60
-    return minutes
 
 
 # -- without the cluster -------------------------------------------------------------------------
@@ -310,11 +221,6 @@ def test_add_and_remove_user(backend, cleanup):
     assert [r for r in assoc_rows(account) if r[2]] == []
     refused = sbatch(USERS[1], account)
     assert refused.returncode != 0
-
-
-def default_account(user: str) -> str:
-    rows = slurm("sacctmgr", "-n", "-P", "show", "user", user, "format=DefaultAccount").stdout.split()
-    return rows[0] if rows else ""
 
 
 def test_removing_a_users_default_account_moves_the_default(backend, cleanup):

@@ -1,10 +1,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from federation.api.fields import JSONValueField, RelatedUrlField, UrlField
-from federation.api.serializers import optional_text
+from common.api.fields import JSONValueField, RelatedUrlField, UrlField
+from common.api.serializers import ReadListSerializer, optional_text
+from common.validation import MAX_BIGINT
 from federation.models import Customer
-from federation.validation import MAX_BIGINT
 from marketplace.models import BillingType, LimitPeriod, Offering, OfferingComponent, Plan, PlanUnit
 from marketplace.processors import capabilities
 from marketplace.services.validation import visible_options
@@ -31,6 +31,7 @@ class PlanQuotasField(PlanPricesField):
 
 class OfferingComponentSerializer(serializers.ModelSerializer):
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = OfferingComponent
         fields = (
             "type",
@@ -55,6 +56,7 @@ class PlanSerializer(serializers.ModelSerializer):
     quotas = PlanQuotasField()
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = Plan
         fields = (
             "url",
@@ -83,6 +85,7 @@ class OfferingSerializer(serializers.ModelSerializer):
     options = serializers.SerializerMethodField()
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = Offering
         fields = (
             "url",

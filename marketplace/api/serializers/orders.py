@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from federation.api.fields import JSONObjectField, RelatedUrlField, UrlField
+from common.api.fields import JSONObjectField, RelatedUrlField, UrlField
+from common.api.serializers import ReadListSerializer
 from federation.models import Project
 from marketplace.models import Offering, Order, OrderType, Plan, Resource, StateChange
 
@@ -50,6 +51,7 @@ class OrderSerializer(OfferingPlanProjectFields, serializers.ModelSerializer):
     )
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = Order
         fields = (
             "url",
@@ -146,6 +148,7 @@ class ResourceSerializer(OfferingPlanProjectFields, serializers.ModelSerializer)
     url = UrlField("marketplace-resource-detail")
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = Resource
         fields = (
             "url",
@@ -195,6 +198,7 @@ class StateChangeSerializer(serializers.ModelSerializer):
     actor_full_name = serializers.CharField(source="actor.full_name", read_only=True, allow_null=True)
 
     class Meta:
+        list_serializer_class = ReadListSerializer
         model = StateChange
         fields = (
             "order_uuid",

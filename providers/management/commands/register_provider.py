@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from federation.exceptions import DomainError
+from common.exceptions import DomainError
 from federation.models import Customer, User
 from providers import services
 from providers.models import Provider

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from providers.models import SigningKey
-from providers.signing import signing_key_create, signing_key_retire
+from providers.services import signing_key_create, signing_key_retire
 
 
 class Command(BaseCommand):

@@ -1,0 +1,56 @@
+"""The root URLs: every app's routes, listed here plainly.
+
+The REST routes of all apps share one router, so /api/ lists everything in one place.
+"""
+
+from django.contrib import admin
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+import accounting.api.urls
+import marketplace.api.urls
+import providers.api.urls
+from common.login_security import throttle_login_attempts
+from federation import oidc
+from federation.api import views
+from portal import urls as portal_urls
+from providers.api import provider_urls
+
+router = DefaultRouter()
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("projects", views.ProjectViewSet, basename="project")
+router.register("users", views.UserViewSet, basename="user")
+router.register("roles", views.RoleViewSet, basename="role")
+router.register("tokens", views.AuthTokenViewSet, basename="token")
+marketplace.api.urls.register(router)
+accounting.api.urls.register(router)
+providers.api.urls.register(router)
+
+urlpatterns = [
+    path("api-auth/password/", views.PasswordLoginView.as_view(), name="auth-password"),
+    path("api-auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("api/remote-eduteams/", views.RemoteEduteamsView.as_view(), name="remote-eduteams"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves its start-up script from a URL, so the page needs no inline script (CSP).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        name="swagger-ui",
+    ),
+    path("api/", include(router.urls)),
+    # The admin's login counts against the same per-address login rate as the API's and the portal's.
+    path("admin/login/", throttle_login_attempts(admin.site.login)),
+    path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, say).
+    path("favicon.ico", RedirectView.as_view(url=static("federation/favicon.svg"), permanent=True)),
+    path("oidc/", include(oidc.urlpatterns_when_enabled())),
+    # The provider-facing API (provider → federation: order updates, usage, connections, our keys).
+    path("", include(provider_urls)),
+    # The portal: projects, catalogue, resources and orders, server-rendered.
+    path("", include(portal_urls)),
+]
+# Unmatched URLs under /api/ answer JSON, as the API's own 404s do.
+handler404 = "common.api.exceptions.not_found"

@@ -1,1 +1,0 @@
-"""The marketplace pages of the researchers' portal."""

@@ -1,0 +1,1 @@
+"""The researchers' portal: server-rendered pages composed from every app's selectors and services."""

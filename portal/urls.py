@@ -1,0 +1,22 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from common.login_security import throttle_login_attempts
+
+from .views import marketplace, structure
+
+urlpatterns = [
+    path("", structure.home, name="portal-home"),
+    path("projects/<uuid:uuid>/", structure.project_detail, name="portal-project"),
+    path("login/", throttle_login_attempts(auth_views.LoginView.as_view()), name="portal-login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="portal-logout"),
+    path("catalogue/", marketplace.offering_list, name="portal-offerings"),
+    path("catalogue/<uuid:uuid>/", marketplace.offering_detail, name="portal-offering"),
+    path("resources/", marketplace.resource_list, name="portal-resources"),
+    path("resources/<uuid:uuid>/", marketplace.resource_detail, name="portal-resource"),
+    path("resources/<uuid:uuid>/limits/", marketplace.resource_update_limits, name="portal-resource-limits"),
+    path("resources/<uuid:uuid>/terminate/", marketplace.resource_terminate, name="portal-resource-terminate"),
+    path("orders/", marketplace.order_list, name="portal-orders"),
+    path("orders/<uuid:uuid>/", marketplace.order_detail, name="portal-order"),
+    path("orders/<uuid:uuid>/cancel/", marketplace.order_cancel, name="portal-order-cancel"),
+]

@@ -1,0 +1,1 @@
+"""The portal's pages: `structure` (projects, people) and `marketplace` (catalogue, resources, orders)."""

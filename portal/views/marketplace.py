@@ -1,0 +1,209 @@
+"""The marketplace pages of the portal: catalogue, ordering, resources (with their usage), orders.
+
+Reads go through the marketplace and accounting selectors and filter sets (the same ones the API uses),
+writes through the marketplace services; a refused write is shown on its form, with the service's message,
+next to its field.
+"""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounting import selectors as accounting_selectors
+from common.exceptions import DomainError
+from federation.models import Project
+from marketplace import selectors, services
+from marketplace.filters import OfferingFilter, OrderFilter, ResourceFilter
+from marketplace.models import PENDING_ORDER_STATES, BillingType, OfferingState, OrderState, OrderType, ResourceState
+from marketplace.services.placing import RESOURCE_STATES_ALLOWING
+from portal.forms import LimitsForm, OrderForm
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 200
+
+
+def _page(request, filterset):
+    """One page of a filter set's results; an invalid filter shows nothing rather than everything."""
+    try:
+        size = min(max(int(request.GET.get("page_size", PAGE_SIZE)), 1), MAX_PAGE_SIZE)
+    except ValueError:
+        size = PAGE_SIZE
+    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    return Paginator(rows, size).get_page(request.GET.get("page"))
+
+
+def _visible_or_404(queryset, uuid):
+    try:
+        return queryset.get(uuid=uuid)
+    except queryset.model.DoesNotExist:
+        raise Http404 from None
+
+
+# --- catalogue and ordering --------------------------------------------------------------------
+
+
+@login_required
+def offering_list(request):
+    offerings = selectors.offering_list(user=request.user).filter(state=OfferingState.ACTIVE)
+    filterset = OfferingFilter(request.GET, queryset=offerings, request=request)
+    return render(request, "marketplace/offering_list.html", {"filter": filterset, "page": _page(request, filterset)})
+
+
+@login_required
+def offering_detail(request, uuid):
+    offering = _visible_or_404(selectors.offering_list(user=request.user), uuid)
+    projects = Project.objects.visible_to(request.user).filter(is_active=True).select_related("customer")
+    form = OrderForm(request.POST or None, offering=offering, projects=projects)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.order_create(actor=request.user, **form.service_arguments())
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(
+                request, f"Order placed: {order.type} {order.resource.name}, now {order.get_state_display().lower()}."
+            )
+            return redirect("portal-order", uuid=order.uuid)
+    return render(request, "marketplace/offering_detail.html", {"offering": offering, "form": form})
+
+
+# --- resources ---------------------------------------------------------------------------------
+
+
+def _filtered_list(request, filter_class, queryset, states, template):
+    """A portal list page: the model's filter set over the selector, a page of it, and the filter choices."""
+    filterset = filter_class(request.GET, queryset=queryset, request=request)
+    context = {
+        "filter": filterset,
+        "page": _page(request, filterset),
+        "projects": Project.objects.visible_to(request.user).only("uuid", "name"),
+        "states": states,
+    }
+    return render(request, template, context)
+
+
+@login_required
+def resource_list(request):
+    queryset = selectors.resource_list(user=request.user)
+    return _filtered_list(request, ResourceFilter, queryset, ResourceState.choices, "marketplace/resource_list.html")
+
+
+def _usage_this_month(request, resource, components) -> list[dict]:
+    """This month's usage of each component: the resource total and, when reported, per user."""
+    month = timezone.localdate().replace(day=1)
+    rows = accounting_selectors.resource_usage(user=request.user, resource=resource, billing_period=month)
+    by_type = {c.type: _usage_row(c.type, c, resource.limits.get(c.type)) for c in components}
+    for row in rows:
+        entry = by_type.setdefault(row.component_type, _usage_row(row.component_type, None, None))
+        if row.username:
+            entry["users"].append({"username": row.username, "usage": _plain(row.usage)})
+        else:
+            entry["total"] = _plain(row.usage)
+    return list(by_type.values())
+
+
+def _plain(amount: Decimal) -> str:
+    """Usage to four decimals without trailing zeros: 42.25, not 42.2500000000."""
+    return f"{amount.quantize(Decimal('0.0001')):f}".rstrip("0").rstrip(".")
+
+
+def _usage_row(component_type, component, limit) -> dict:
+    return {"type": component_type, "component": component, "limit": limit, "total": None, "users": []}
+
+
+def _resource_page(request, resource, *, limits_form=None, status=200):
+    components = list(resource.offering.components.all())
+    context = {
+        "resource": resource,
+        "components": components,
+        "month": timezone.localdate().replace(day=1),
+        "usage": _usage_this_month(request, resource, components),
+        "orders": selectors.order_list(user=request.user).filter(resource=resource),
+        "history": selectors.state_change_list(user=request.user).filter(resource=resource),
+        "limits_form": limits_form or LimitsForm(resource=resource, components=components),
+        "can_update": resource.state in RESOURCE_STATES_ALLOWING[OrderType.UPDATE]
+        and any(c.billing_type == BillingType.LIMIT for c in components),
+        "can_terminate": resource.state in RESOURCE_STATES_ALLOWING[OrderType.TERMINATE],
+    }
+    return render(request, "marketplace/resource_detail.html", context, status=status)
+
+
+@login_required
+def resource_detail(request, uuid):
+    return _resource_page(request, _visible_or_404(selectors.resource_list(user=request.user), uuid))
+
+
+@login_required
+@require_POST
+def resource_update_limits(request, uuid):
+    resource = _visible_or_404(selectors.resource_list(user=request.user), uuid)
+    form = LimitsForm(request.POST, resource=resource, components=list(resource.offering.components.all()))
+    if form.is_valid():
+        try:
+            order = services.resource_update_limits(resource=resource, actor=request.user, limits=form.limits())
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, f"New limits ordered; the update order is {order.get_state_display().lower()}.")
+            return redirect("portal-order", uuid=order.uuid)
+    return _resource_page(request, resource, limits_form=form)
+
+
+@login_required
+def resource_terminate(request, uuid):
+    """GET asks for confirmation; POST places the terminate order."""
+    resource = _visible_or_404(selectors.resource_list(user=request.user), uuid)
+    error = None
+    if request.method == "POST":
+        try:
+            order = services.resource_terminate(resource=resource, actor=request.user)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(
+                request, f"Termination ordered; the terminate order is {order.get_state_display().lower()}."
+            )
+            return redirect("portal-order", uuid=order.uuid)
+    return render(request, "marketplace/resource_terminate.html", {"resource": resource, "error": error})
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+@login_required
+def order_list(request):
+    queryset = selectors.order_list(user=request.user)
+    return _filtered_list(request, OrderFilter, queryset, OrderState.choices, "marketplace/order_list.html")
+
+
+def _order_page(request, order, *, error=None):
+    context = {
+        "order": order,
+        "history": selectors.state_change_list(user=request.user).filter(order=order),
+        "can_cancel": order.state in PENDING_ORDER_STATES,
+        "error": error,
+    }
+    return render(request, "marketplace/order_detail.html", context)
+
+
+@login_required
+def order_detail(request, uuid):
+    return _order_page(request, _visible_or_404(selectors.order_list(user=request.user), uuid))
+
+
+@login_required
+@require_POST
+def order_cancel(request, uuid):
+    order = _visible_or_404(selectors.order_list(user=request.user), uuid)
+    try:
+        services.order_cancel(order=order, actor=request.user)
+    except DomainError as exc:
+        return _order_page(request, order, error=exc.message)
+    messages.success(request, "Order canceled.")
+    return redirect("portal-order", uuid=order.uuid)

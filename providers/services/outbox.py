@@ -1,0 +1,80 @@
+"""Writing to the outbox. Every write happens inside the caller's transaction; the relay is woken
+after commit, and beat wakes it too, so a lost wake-up only delays delivery."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from federation.models import RoleGrant
+from marketplace.models import Resource, ResourceState
+
+from ..models import OutboxMessage, Provider
+from ..payloads import local_usernames, membership_change, order_item
+
+
+def wake_key(provider_id: int) -> str:
+    return f"providers:relay-wake:{provider_id}"
+
+
+def wake_relay(provider_id: int) -> None:
+    """After commit, make sure a relay run for the provider is queued.
+
+    With a shared cache (Redis), one queued run per provider is enough: the run clears the key when
+    it starts, so anything committed later queues the next one. Without one, every commit queues.
+    """
+    from ..tasks import deliver_outbox
+
+    def enqueue():
+        if settings.CACHE_URL and not cache.add(wake_key(provider_id), 1, timeout=30):
+            return
+        deliver_outbox.delay(provider_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _outbox_put(*, provider: Provider, kind: str, payload: dict, order_uuid=None) -> OutboxMessage:
+    """The one writer of outbox rows: the row joins the caller's transaction, the relay wakes after commit.
+
+    A row with an `order_uuid` is written at most once (a unique constraint holds it): queueing the
+    same order again gives back the row already there.
+    """
+    values = {"provider": provider, "kind": kind, "payload": payload, "next_attempt_at": timezone.now()}
+    if order_uuid is None:
+        message = OutboxMessage.objects.create(**values)
+    else:
+        message, _ = OutboxMessage.objects.get_or_create(kind=kind, order_uuid=order_uuid, defaults=values)
+    wake_relay(provider.id)
+    return message
+
+
+def outbox_add_order(*, provider: Provider, order) -> OutboxMessage:
+    """Queue the order for its provider; an order is queued at most once."""
+    return _outbox_put(
+        provider=provider, kind=OutboxMessage.Kind.ORDER, payload=order_item(order, provider), order_uuid=order.uuid
+    )
+
+
+def outbox_add_membership(*, provider: Provider, grant: RoleGrant, action: str, username: str | None) -> OutboxMessage:
+    """Queue a membership change (`add` or `remove`) of a project member for the provider."""
+    return _outbox_put(
+        provider=provider, kind=OutboxMessage.Kind.MEMBERSHIP, payload=membership_change(grant, action, username)
+    )
+
+
+def membership_listener(*, grant: RoleGrant, action: str) -> None:
+    """Tell every provider that runs a live resource of the project about the membership change."""
+    if grant.project_id is None:
+        return
+    provider_ids = (
+        Resource.objects.filter(project_id=grant.project_id)
+        .exclude(state=ResourceState.TERMINATED)
+        .filter(offering__provider_link__isnull=False)
+        .values_list("offering__provider_link__provider_id", flat=True)
+        .distinct()
+    )
+    for provider in Provider.objects.filter(id__in=list(provider_ids)):
+        username = local_usernames(provider, [grant.user_id]).get(grant.user_id)
+        outbox_add_membership(provider=provider, grant=grant, action=action, username=username)
