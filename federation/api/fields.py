@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from federation.models import User
+from federation.permissions import sees_everything
 
 
 def user_is_visible(request, user_id: int) -> bool:
@@ -12,7 +13,7 @@ def user_is_visible(request, user_id: int) -> bool:
     viewer = getattr(request, "user", None)
     if viewer is None or not viewer.is_authenticated:
         return False
-    if user_id == viewer.id or viewer.is_staff or viewer.is_support:
+    if user_id == viewer.id or sees_everything(viewer):
         return True
     known = request.__dict__.setdefault("_visible_users", {})
     if user_id not in known:
