@@ -98,7 +98,7 @@ def main() -> int:
                     "-m",
                     "celery",
                     "-A",
-                    "federation",
+                    "config",
                     "worker",
                     "-B",
                     "--loglevel",

@@ -82,7 +82,7 @@ def order_updates_apply(*, provider: Provider, updates) -> list[dict]:
     return results
 
 
-def _apply_one(order: Order | None, update, batch) -> dict:
+def _apply_one(order: Order | None, update, batch: marketplace.StateWriteBatch) -> dict:
     if order is None:
         return _result(update.order_uuid, False, "No such order at this provider.")
     if order.state == update.state:
@@ -95,7 +95,7 @@ def _apply_one(order: Order | None, update, batch) -> dict:
     return _result(update.order_uuid, True)
 
 
-def _transition(order: Order, update, batch) -> None:
+def _transition(order: Order, update, batch: marketplace.StateWriteBatch) -> None:
     """The marketplace transition the reported state asks for, on the batch's locked order."""
     if update.state == OrderState.EXECUTING:
         marketplace.order_set_state_executing(order=order, actor=None, batch=batch)
