@@ -2,7 +2,7 @@
 
 How a state write reaches the database: a transition locks its order and the order's resource
 (`lock_order`, one query each, `SELECT ... FOR UPDATE`), checks the source state, changes the row
-objects and calls `set_order_state` / `set_resource_state`, which write the row (`UPDATE` of the
+objects and calls `set_state`, which writes the row (`UPDATE` of the
 changed columns) and its `StateChange` history row at once, in the transition's transaction.
 The one exception is explicit: a caller applying many transitions in one request (a provider
 reporting on a batch of orders) creates a `StateWriteBatch`, locks all its orders with it in two
@@ -145,15 +145,16 @@ def _save(obj: Model, fields: tuple[str, ...], batch: StateWriteBatch | None) ->
         batch.save(obj, fields)
 
 
-def _history(batch: StateWriteBatch | None, **values) -> None:
+def _history(batch: StateWriteBatch | None, subject: Order | Resource, **values) -> None:
+    values["order" if isinstance(subject, Order) else "resource"] = subject
     if batch is None:
         StateChange.objects.create(**values)
     else:
         batch.add_history(StateChange(**values))
 
 
-def set_order_state(
-    order: Order,
+def set_state(
+    subject: Order | Resource,
     to_state: str,
     *,
     actor,
@@ -161,28 +162,13 @@ def set_order_state(
     fields: tuple[str, ...] = (),
     batch: StateWriteBatch | None = None,
 ) -> None:
-    from_state = order.state
-    order.state = to_state
-    _save(order, ("state", "modified", *fields), batch)
-    _history(batch, order=order, actor=actor, from_state=from_state, to_state=to_state, message=message)
-
-
-def set_resource_state(
-    resource: Resource,
-    to_state: str,
-    *,
-    actor,
-    message: str = "",
-    fields: tuple[str, ...] = (),
-    batch: StateWriteBatch | None = None,
-) -> None:
-    from_state = resource.state
-    resource.state = to_state
-    _save(resource, ("state", "modified", *fields), batch)
-    _history(batch, resource=resource, actor=actor, from_state=from_state, to_state=to_state, message=message)
+    """Move an order or a resource to `to_state`, with its history row (at once, or in `batch`)."""
+    from_state = subject.state
+    subject.state = to_state
+    _save(subject, ("state", "modified", *fields), batch)
+    _history(batch, subject, actor=actor, from_state=from_state, to_state=to_state, message=message)
 
 
 def record_created(subject: Order | Resource, *, actor, message: str = "") -> None:
     """The first history row of a new order or resource (written at once, like every write without a batch)."""
-    field = "order" if isinstance(subject, Order) else "resource"
-    _history(None, **{field: subject}, actor=actor, from_state="", to_state=subject.state, message=message)
+    _history(None, subject, actor=actor, from_state="", to_state=subject.state, message=message)

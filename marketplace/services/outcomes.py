@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from marketplace.models import Order, OrderState, OrderType, ResourceState, StateChange
 
-from ._state import StateWriteBatch, set_resource_state
+from ._state import StateWriteBatch, set_state
 
 PREVIOUS = "previous"  # the state the resource had before the order moved it
 
@@ -72,4 +72,4 @@ def apply_outcome(order: Order, *, actor, backend_id: str = "", batch: StateWrit
         resource.backend_id = backend_id
         fields.append("backend_id")
     message = f"{order.type} order {order.uuid} {order.state}."
-    set_resource_state(resource, to_state, actor=actor, message=message, fields=tuple(fields), batch=batch)
+    set_state(resource, to_state, actor=actor, message=message, fields=tuple(fields), batch=batch)

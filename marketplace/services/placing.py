@@ -38,7 +38,7 @@ from marketplace.models import (
 from marketplace.permissions import can_order, can_review_as_consumer
 
 from ..processors import capabilities
-from ._state import record_created, set_resource_state
+from ._state import record_created, set_state
 from .notifications import notify_order_waiting
 from .outcomes import RESOURCE_STATE_WHILE_OPEN
 from .state_machine import consumer_approved
@@ -135,7 +135,7 @@ def _place(
         raise Conflict("The resource already has an order pending or executing.") from None
     record_created(order, actor=actor, message="Order placed.")
     if order_type != OrderType.CREATE:
-        set_resource_state(
+        set_state(
             resource,
             RESOURCE_STATE_WHILE_OPEN[order_type],
             actor=actor,

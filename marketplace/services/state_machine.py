@@ -29,7 +29,7 @@ from marketplace.models import PENDING_ORDER_STATES, Order, OrderState
 from marketplace.permissions import can_cancel, can_review_as_consumer, can_review_as_provider
 from marketplace.processors import get_processor
 
-from ._state import OrderRef, StateWriteBatch, lock_order, set_order_state
+from ._state import OrderRef, StateWriteBatch, lock_order, set_state
 from .notifications import notify_order_waiting
 from .outcomes import apply_outcome
 
@@ -79,7 +79,7 @@ def enter_executing(
     batch: StateWriteBatch | None = None,
 ) -> None:
     """Move to executing and hand the order to its processor in the same transaction."""
-    set_order_state(order, OrderState.EXECUTING, actor=actor, message=message, fields=fields, batch=batch)
+    set_state(order, OrderState.EXECUTING, actor=actor, message=message, fields=fields, batch=batch)
     get_processor(order.offering.type).submit(order)
 
 
@@ -97,7 +97,7 @@ def consumer_approved(order: Order, *, actor: User | None, message: str) -> None
             fields=(*fields, "provider_reviewed_at"),
         )
     else:
-        set_order_state(order, OrderState.PENDING_PROVIDER, actor=actor, message=message, fields=fields)
+        set_state(order, OrderState.PENDING_PROVIDER, actor=actor, message=message, fields=fields)
         notify_order_waiting(order)
 
 
@@ -112,7 +112,7 @@ def _finish(
     batch: StateWriteBatch | None = None,
 ) -> None:
     order.completed_at = timezone.now()
-    set_order_state(order, to_state, actor=actor, message=message, fields=("completed_at", *fields), batch=batch)
+    set_state(order, to_state, actor=actor, message=message, fields=("completed_at", *fields), batch=batch)
     apply_outcome(order, actor=actor, backend_id=backend_id, batch=batch)
 
 
