@@ -9,6 +9,7 @@ checked through the API.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -39,6 +40,19 @@ def sh_blocks(document: Path, heading: str) -> str:
     blocks = re.findall(r"^```sh\n(.*?)^```$", section, flags=re.MULTILINE | re.DOTALL)
     assert blocks, f"no sh blocks under {heading!r} in {document.name}"
     return "\n".join(blocks)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs. Zombies do not count: an orphan that has exited
+    stays in the group until the machine's init reaps it, which some container inits never do."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def free_port() -> int:
@@ -125,12 +139,11 @@ class MakeRun:
             self.process.wait(timeout=30)
         deadline = time.monotonic() + 30  # its children (worker pool, agent, server) leave with it
         while time.monotonic() < deadline:
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
+            if not group_alive(self.process.pid):
                 return
             time.sleep(0.2)
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     @property
     def token(self) -> str:
