@@ -30,32 +30,10 @@ def seed_demo_offering(*, staff, customer, project, stdout) -> Offering:
                 "order": ["partition"],
                 "options": {"partition": {"type": "enum", "choices": ["cpu", "gpu"], "default": "cpu"}},
             },
-            components=[
-                {
-                    "type": "cpu_k_hours",
-                    "name": "CPU k-hours",
-                    "measured_unit": "k-hours",
-                    "billing_type": "limit",
-                    "limit_period": "total",
-                    "min_value": 1,
-                    "max_value": 10000,
-                    "default_limit": 10,
-                },
-                {
-                    "type": "storage_tb",
-                    "name": "Storage",
-                    "measured_unit": "TB",
-                    "billing_type": "limit",
-                    "limit_period": "total",
-                    "min_value": 0,
-                    "max_value": 100,
-                    "default_limit": 1,
-                },
-            ],
+            components=demo_components(cpu_k_hours_max=10000),
             plans=[{"name": "Standard", "unit": "month", "prices": {"cpu_k_hours": "10", "storage_tb": "5"}}],
         )
-    if offering.state != OfferingState.ACTIVE:
-        offering = services.offering_change_state(actor=staff, offering=offering, action="activate")
+    offering = activated(offering, actor=staff)
     stdout.write(f"Demo offering: {offering.name} ({offering.uuid})")
     return offering
 
@@ -75,31 +53,26 @@ def seed_reviewed_offering(*, staff, customer, project, stdout) -> Offering:
             type="manual",
             auto_approve=False,
             terms_of_service="Acknowledge the centre in your publications.",
-            components=[
-                {
-                    "type": "cpu_k_hours",
-                    "name": "CPU k-hours",
-                    "measured_unit": "k-hours",
-                    "billing_type": "limit",
-                    "limit_period": "total",
-                    "min_value": 1,
-                    "max_value": 1000,
-                    "default_limit": 10,
-                },
-                {
-                    "type": "storage_tb",
-                    "name": "Storage",
-                    "measured_unit": "TB",
-                    "billing_type": "limit",
-                    "limit_period": "total",
-                    "min_value": 0,
-                    "max_value": 100,
-                    "default_limit": 1,
-                },
-            ],
+            components=demo_components(cpu_k_hours_max=1000),
             plans=[{"name": "Standard", "unit": "month", "prices": {"cpu_k_hours": "2", "storage_tb": "5"}}],
         )
-    if offering.state != OfferingState.ACTIVE:
-        offering = services.offering_change_state(actor=staff, offering=offering, action="activate")
+    offering = activated(offering, actor=staff)
     stdout.write(f"Reviewed offering: {offering.name} ({offering.uuid}) of {centre.name}, owner {owner.username}")
+    return offering
+
+
+def demo_components(*, cpu_k_hours_max: int) -> list[dict]:
+    """CPU k-hours and storage, both limit-billed over the resource's lifetime."""
+    limit = {"billing_type": "limit", "limit_period": "total"}
+    return [
+        {"type": "cpu_k_hours", "name": "CPU k-hours", "measured_unit": "k-hours", **limit, "min_value": 1}
+        | {"max_value": cpu_k_hours_max, "default_limit": 10},
+        {"type": "storage_tb", "name": "Storage", "measured_unit": "TB", **limit, "min_value": 0}
+        | {"max_value": 100, "default_limit": 1},
+    ]
+
+
+def activated(offering: Offering, *, actor) -> Offering:
+    if offering.state != OfferingState.ACTIVE:
+        offering = services.offering_change_state(actor=actor, offering=offering, action="activate")
     return offering
