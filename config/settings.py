@@ -66,10 +66,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
     "axes",
+    "events",
     "federation",
     "marketplace",
     "accounting",
     "providers",
+    "notifications",
+    "webhooks",
     "portal",
 ]
 
@@ -299,7 +302,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.tasks.terminate_expired_resources",
         "schedule": 24 * 3600.0,
     },
+    "events-dispatch": {"task": "events.dispatch", "schedule": float(os.environ.get("EVENT_DISPATCH_INTERVAL", "30"))},
+    "events-prune": {"task": "events.prune", "schedule": 3600.0},
 }
+
+# --- Events ---
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 365)  # older events are pruned by beat
+EVENT_DISPATCH_BATCH = env_int("EVENT_DISPATCH_BATCH", 500)  # events handed to notifications/webhooks per transaction
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 import accounting.api.urls
+import events.api.urls
 import marketplace.api.urls
 import providers.api.urls
 from common.login_security import throttle_login_attempts
@@ -28,6 +29,7 @@ router.register("tokens", views.AuthTokenViewSet, basename="token")
 marketplace.api.urls.register(router)
 accounting.api.urls.register(router)
 providers.api.urls.register(router)
+events.api.urls.register(router)
 
 urlpatterns = [
     path("api-auth/password/", views.PasswordLoginView.as_view(), name="auth-password"),

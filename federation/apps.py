@@ -7,4 +7,10 @@ class FederationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from events.scopes import register_scope
+
         from .api import authentication  # noqa: F401  (registers its OpenAPI extension)
+        from .models import Customer, Project
+
+        register_scope("customer", Customer.objects.visible_to)
+        register_scope("project", Project.objects.visible_to)

@@ -11,6 +11,8 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
+from common.wakeups import wake_done
+
 from . import services
 from .models import OutboxMessage, Provider
 
@@ -26,7 +28,7 @@ DELIVERY_LIMITS = {
 
 @shared_task(name="providers.deliver_outbox", acks_late=True, **DELIVERY_LIMITS)
 def deliver_outbox(provider_id: int) -> int:
-    cache.delete(services.wake_key(provider_id))  # commits from now on wake a new run
+    wake_done(services.wake_key(provider_id))
     delivered, retry_in = services.outbox_deliver(provider_id=provider_id)
     if retry_in is not None:
         deliver_outbox.apply_async((provider_id,), countdown=max(retry_in, 0.2))

@@ -23,7 +23,11 @@ from django.db.models import Model
 from django.utils import timezone
 
 from common.loading import load_row
+from events.models import Event
+from events.services import events_insert
 from marketplace.models import Order, Resource, StateChange
+
+from ._events import state_event
 
 OrderRef = Order | uuid_lib.UUID | str
 
@@ -81,6 +85,7 @@ class StateWriteBatch:
         self._by_uuid: dict[str, Order] = {}
         self._saves: list[tuple[Model, tuple[str, ...]]] = []
         self._history: list[StateChange] = []
+        self._events: list[Event] = []
 
     def lock_orders(self, **filters) -> dict[str, Order]:
         """Lock the orders matching `filters` and their resources, in two queries; {uuid: order}."""
@@ -102,26 +107,28 @@ class StateWriteBatch:
     def save(self, obj: Model, fields: tuple[str, ...]) -> None:
         self._saves.append((obj, fields))
 
-    def add_history(self, change: StateChange) -> None:
+    def add_history(self, change: StateChange, event: Event) -> None:
         self._history.append(change)
+        self._events.append(event)
 
     @contextlib.contextmanager
     def attempt(self, order: Order | None = None):
         """Run one transition; if it raises, forget its writes and restore the order and resource."""
-        saves, history = len(self._saves), len(self._history)
+        saves, history, events = len(self._saves), len(self._history), len(self._events)
         rows = [row for row in (order, order.resource if order is not None else None) if row is not None]
         before = [(row, _field_values(row)) for row in rows]
         try:
             yield
         except Exception:
-            del self._saves[saves:], self._history[history:]
+            del self._saves[saves:], self._history[history:], self._events[events:]
             for row, values in before:
                 for name, value in values.items():
                     setattr(row, name, value)
             raise
 
     def flush(self) -> None:
-        """Write what the batch holds: one UPDATE per changed row with all its changed columns, then the history."""
+        """Write what the batch holds: one UPDATE per changed row with all its changed columns, then the
+        history and the events (one insert each)."""
         now = timezone.now()
         rows: dict[tuple[type, int], tuple[Model, set[str]]] = {}
         for obj, fields in self._saves:
@@ -134,8 +141,10 @@ class StateWriteBatch:
         for (model, fields), objs in groups.items():
             model.objects.bulk_update(objs, list(fields))
         StateChange.objects.bulk_create(self._history)
+        events_insert(self._events)
         self._saves.clear()
         self._history.clear()
+        self._events.clear()
 
 
 def _save(obj: Model, fields: tuple[str, ...], batch: StateWriteBatch | None) -> None:
@@ -145,12 +154,14 @@ def _save(obj: Model, fields: tuple[str, ...], batch: StateWriteBatch | None) ->
         batch.save(obj, fields)
 
 
-def _history(batch: StateWriteBatch | None, subject: Order | Resource, **values) -> None:
+def _history(batch: StateWriteBatch | None, subject: Order | Resource, event: Event, **values) -> None:
+    """The history row and the event of one state change, written at once or left in the batch."""
     values["order" if isinstance(subject, Order) else "resource"] = subject
     if batch is None:
         StateChange.objects.create(**values)
+        events_insert([event])
     else:
-        batch.add_history(StateChange(**values))
+        batch.add_history(StateChange(**values), event)
 
 
 def set_state(
@@ -161,14 +172,21 @@ def set_state(
     message: str = "",
     fields: tuple[str, ...] = (),
     batch: StateWriteBatch | None = None,
+    order: Order | None = None,
+    old_limits: dict | None = None,
 ) -> None:
-    """Move an order or a resource to `to_state`, with its history row (at once, or in `batch`)."""
+    """Move an order or a resource to `to_state`, with its history row and event (at once, or in `batch`).
+
+    A resource moves because of an order: pass it as `order=` (it names the event).
+    """
     from_state = subject.state
     subject.state = to_state
     _save(subject, ("state", "modified", *fields), batch)
-    _history(batch, subject, actor=actor, from_state=from_state, to_state=to_state, message=message)
+    event = state_event(subject, from_state, actor=actor, message=message, order=order, old_limits=old_limits)
+    _history(batch, subject, event, actor=actor, from_state=from_state, to_state=to_state, message=message)
 
 
-def record_created(subject: Order | Resource, *, actor, message: str = "") -> None:
-    """The first history row of a new order or resource (written at once, like every write without a batch)."""
-    _history(None, subject, actor=actor, from_state="", to_state=subject.state, message=message)
+def record_created(subject: Order | Resource, *, actor, message: str = "", order: Order | None = None) -> None:
+    """The first history row and event of a new order or resource (written at once: there is no batch)."""
+    event = state_event(subject, "", actor=actor, message=message, order=order)
+    _history(None, subject, event, actor=actor, from_state="", to_state=subject.state, message=message)

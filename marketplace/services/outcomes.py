@@ -64,6 +64,7 @@ def apply_outcome(order: Order, *, actor, backend_id: str = "", batch: StateWrit
     outcome = OUTCOMES[(order.type, order.state)]
     to_state = _previous_state(order) if outcome.resource_state == PREVIOUS else outcome.resource_state
     fields = []
+    old_limits = resource.limits
     if outcome.take_order:
         resource.limits = order.limits
         resource.plan_id = order.plan_id
@@ -72,4 +73,13 @@ def apply_outcome(order: Order, *, actor, backend_id: str = "", batch: StateWrit
         resource.backend_id = backend_id
         fields.append("backend_id")
     message = f"{order.type} order {order.uuid} {order.state}."
-    set_state(resource, to_state, actor=actor, message=message, fields=tuple(fields), batch=batch)
+    set_state(
+        resource,
+        to_state,
+        actor=actor,
+        message=message,
+        fields=tuple(fields),
+        batch=batch,
+        order=order,
+        old_limits=old_limits,
+    )

@@ -133,15 +133,18 @@ def _place(
             )
     except IntegrityError:
         raise Conflict("The resource already has an order pending or executing.") from None
+    order.offering, order.project = offering, project
     record_created(order, actor=actor, message="Order placed.")
-    if order_type != OrderType.CREATE:
+    if order_type == OrderType.CREATE:
+        record_created(resource, actor=actor, message="Created with its create order.", order=order)
+    else:
         set_state(
             resource,
             RESOURCE_STATE_WHILE_OPEN[order_type],
             actor=actor,
             message=f"{order_type} order {order.uuid} placed.",
+            order=order,
         )
-    order.offering, order.project = offering, project
     if actor is None or can_review_as_consumer(actor, project):
         consumer_approved(order, actor=actor, message="Placed by someone who may approve it.")
     else:
@@ -167,7 +170,6 @@ def _new_resource(*, actor, project, offering, plan, attributes, limits) -> Reso
     except IntegrityError:  # a concurrent order took the same slug; a random suffix cannot clash
         slug = f"{unique_slug(Resource, name, max_length=40, offering=offering)}-{uuid_lib.uuid4().hex[:8]}"
         resource = Resource.objects.create(slug=slug, **fields)
-    record_created(resource, actor=actor, message="Created with its create order.")
     return resource
 
 

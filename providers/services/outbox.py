@@ -3,11 +3,9 @@ after commit, and beat wakes it too, so a lost wake-up only delays delivery."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
+from common.wakeups import wake_after_commit
 from federation.models import RoleGrant
 from marketplace.models import Resource, ResourceState
 
@@ -20,19 +18,10 @@ def wake_key(provider_id: int) -> str:
 
 
 def wake_relay(provider_id: int) -> None:
-    """After commit, make sure a relay run for the provider is queued.
-
-    With a shared cache (Redis), one queued run per provider is enough: the run clears the key when
-    it starts, so anything committed later queues the next one. Without one, every commit queues.
-    """
+    """After commit, make sure a relay run for the provider is queued (one per provider at a time)."""
     from ..tasks import deliver_outbox
 
-    def enqueue():
-        if settings.CACHE_URL and not cache.add(wake_key(provider_id), 1, timeout=30):
-            return
-        deliver_outbox.delay(provider_id)
-
-    transaction.on_commit(enqueue)
+    wake_after_commit(deliver_outbox, provider_id, key=wake_key(provider_id))
 
 
 def _outbox_put(*, provider: Provider, kind: str, payload: dict, order_uuid=None) -> OutboxMessage:
