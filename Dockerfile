@@ -9,7 +9,10 @@ COPY portal ./portal
 COPY federation ./federation
 COPY marketplace ./marketplace
 COPY accounting ./accounting
+COPY events ./events
 COPY providers ./providers
+COPY notifications ./notifications
+COPY webhooks ./webhooks
 COPY protocol ./protocol
 COPY site_agent ./site_agent
 COPY templates ./templates

@@ -166,6 +166,11 @@ EMAIL_BACKEND = os.environ.get(
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually on port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # implicit TLS, usually on port 465
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))  # seconds; a send holds its rows' locks this long at most
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "federation@localhost")
 
 # --- Security (production defaults; DEBUG relaxes them for local development) ---
@@ -304,11 +309,42 @@ CELERY_BEAT_SCHEDULE = {
     },
     "events-dispatch": {"task": "events.dispatch", "schedule": float(os.environ.get("EVENT_DISPATCH_INTERVAL", "30"))},
     "events-prune": {"task": "events.prune", "schedule": 3600.0},
+    "announce-ending-projects": {"task": "federation.tasks.announce_ending_projects", "schedule": 24 * 3600.0},
+    "announce-ending-resources": {"task": "marketplace.tasks.announce_ending_resources", "schedule": 24 * 3600.0},
 }
 
 # --- Events ---
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 365)  # older events are pruned by beat
 EVENT_DISPATCH_BATCH = env_int("EVENT_DISPATCH_BATCH", 500)  # events handed to notifications/webhooks per transaction
+# Days before a project's or resource's end date that its ending is announced (once each).
+PROJECT_END_WARNING_DAYS = [int(days) for days in env_list("PROJECT_END_WARNING_DAYS", "30,7,1")]
+
+# --- Notifications (docs/notifications.md) ---
+NOTIFICATION_DIGEST_WINDOW = env_int("NOTIFICATION_DIGEST_WINDOW", 60)  # seconds mail to one person is held to combine
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)  # SMTP failures before a notification is failed
+NOTIFICATION_RETRY_BASE = float(os.environ.get("NOTIFICATION_RETRY_BASE", "60"))  # seconds; doubles per attempt
+NOTIFICATION_RETRY_CAP = float(os.environ.get("NOTIFICATION_RETRY_CAP", "3600"))
+NOTIFICATION_SEND_BATCH = env_int("NOTIFICATION_SEND_BATCH", 200)  # people mailed per run; more run again
+CELERY_BEAT_SCHEDULE["notifications-send-due"] = {
+    "task": "notifications.send_due",
+    "schedule": float(os.environ.get("NOTIFICATION_SEND_INTERVAL", "60")),
+}
+
+# --- Webhooks (docs/webhooks.md) ---
+# Hosts a hook may send to although they resolve to internal addresses (comma list; the tests' receivers).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "5"))  # seconds to connect, and to wait for the answer
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)  # then the delivery is failed
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 20)  # failed attempts in a row before the hook is disabled
+WEBHOOK_RETRY_BASE = float(os.environ.get("WEBHOOK_RETRY_BASE", "10"))  # seconds; doubles per attempt, with jitter
+WEBHOOK_RETRY_CAP = float(os.environ.get("WEBHOOK_RETRY_CAP", "3600"))
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 10)  # deliveries claimed at a time by one run
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30)  # delivered and failed ones
+CELERY_BEAT_SCHEDULE["webhooks-deliver-due"] = {
+    "task": "webhooks.deliver_due",
+    "schedule": float(os.environ.get("WEBHOOK_DELIVER_INTERVAL", "5")),
+}
+CELERY_BEAT_SCHEDULE["webhooks-prune"] = {"task": "webhooks.prune", "schedule": 3600.0}
 
 LOGGING = {
     "version": 1,

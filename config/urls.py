@@ -14,6 +14,7 @@ import accounting.api.urls
 import events.api.urls
 import marketplace.api.urls
 import providers.api.urls
+import webhooks.api.urls
 from common.login_security import throttle_login_attempts
 from federation import oidc
 from federation.api import views
@@ -30,6 +31,7 @@ marketplace.api.urls.register(router)
 accounting.api.urls.register(router)
 providers.api.urls.register(router)
 events.api.urls.register(router)
+webhooks.api.urls.register(router)
 
 urlpatterns = [
     path("api-auth/password/", views.PasswordLoginView.as_view(), name="auth-password"),

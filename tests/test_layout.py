@@ -51,7 +51,10 @@ def _copy_of_the_tree(tmp_path: Path) -> Path:
     return tree
 
 
-LAYERS = "Layers: config > portal > providers > accounting > marketplace > federation > common"
+LAYERS = (
+    "Layers: config > portal > (providers | notifications | webhooks) > accounting > marketplace > federation"
+    " > events > common"
+)
 
 
 @pytest.mark.parametrize(
@@ -64,6 +67,8 @@ LAYERS = "Layers: config > portal > providers > accounting > marketplace > feder
         ),
         ("federation/selectors.py", "import marketplace.models", {LAYERS}),
         ("common/validation.py", "import federation.models", {LAYERS}),
+        ("events/services.py", "import federation.models", {LAYERS}),
+        ("webhooks/apps.py", "import notifications.apps", {LAYERS}),
         ("protocol/__init__.py", "import django.conf", {"protocol imports no Django and nothing of ours"}),
         ("site_agent/__init__.py", "import common.validation", {"site_agent imports only protocol among ours"}),
     ],
@@ -115,6 +120,9 @@ def test_the_installed_packages_are_the_layout():
         "marketplace",
         "accounting",
         "providers",
+        "events",
+        "notifications",
+        "webhooks",
         "protocol",
         "site_agent",
     }
@@ -197,7 +205,7 @@ def test_every_model_serializer_lists_with_the_fast_list_serializer():
 
     from common.api.serializers import ReadListSerializer
 
-    for app in ("federation", "marketplace", "accounting", "providers"):
+    for app in ("federation", "marketplace", "accounting", "providers", "events", "webhooks"):
         importlib.import_module(f"{app}.api.serializers")
 
     def subclasses(cls):
@@ -208,7 +216,8 @@ def test_every_model_serializer_lists_with_the_fast_list_serializer():
     ours = [
         cls
         for cls in subclasses(serializers.ModelSerializer)
-        if cls.__module__.split(".")[0] in {"federation", "marketplace", "accounting", "providers", "portal"}
+        if cls.__module__.split(".")[0]
+        in {"federation", "marketplace", "accounting", "providers", "events", "webhooks", "notifications", "portal"}
     ]
     assert len(ours) >= 10
     slow = [cls.__qualname__ for cls in ours if cls.many_init().__class__ is not ReadListSerializer]

@@ -9,7 +9,6 @@ nothing happens twice.
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from datetime import timedelta
 
@@ -18,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common.backoff import backoff_delay
 from marketplace import services as marketplace
 from marketplace.models import FINAL_ORDER_STATES, OPEN_ORDER_STATES, Order
 
@@ -30,9 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 def retry_delay(attempts: int) -> float:
-    """Exponential backoff with full jitter, capped: about base·2^(n-1) seconds, at most the cap."""
-    ceiling = min(settings.PROVIDER_RETRY_CAP, settings.PROVIDER_RETRY_BASE * 2 ** max(attempts - 1, 0))
-    return random.uniform(ceiling / 2, ceiling)
+    """Exponential backoff with jitter, capped: about base·2^(n-1) seconds, at most the cap."""
+    return backoff_delay(attempts, base=settings.PROVIDER_RETRY_BASE, cap=settings.PROVIDER_RETRY_CAP)
 
 
 def outbox_deliver(*, provider_id: int) -> tuple[int, float | None]:

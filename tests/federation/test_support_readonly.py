@@ -40,6 +40,7 @@ from protocol.keys import generate_private_key, jwks, public_jwk
 from providers import services as provider_services
 from providers.models import Provider
 from tests.factories import CustomerFactory, ProviderFactory, UserFactory, catalogue_offering, grant
+from webhooks import services as webhooks
 
 WRITE_METHODS = ("post", "put", "patch", "delete")
 # The caller's own session and credentials (log in, log out, revoke one's own token): a read-only
@@ -157,6 +158,9 @@ def world(customer, project, owner, member, staff):
     running = market_services.order_approve_by_provider(order=place("running"), actor=None)
     usage_report(reports=[UsageReport(running.resource_id, "gpu_hours", date(2026, 11, 1), Decimal("1.5"))])
     ProviderFactory(slug="site", customer=provider_org, jwks=jwks(public_jwk(generate_private_key(), "site-1")))
+    webhooks.webhook_create(
+        actor=owner, destination_url="http://93.184.216.34/hook", scope_type="customer", scope_uuid=customer.uuid
+    )
     return {"waiting": waiting, "running": running, "offering": offering, "provider_owner": provider_owner}
 
 
