@@ -1,4 +1,9 @@
-"""Writes of accounting: usage reports from providers land here, with the resources' current usage."""
+"""Writes of accounting: usage reports from providers land here, with the resources' current usage.
+
+Each usage row a report changes is recorded as an event (`marketplace_component_usage_reported`, or
+`..._decreased` when the new month total is lower than the one before), in the report's transaction:
+the events of one call are inserted in one statement, after one query for the resources they name.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from django.db import DatabaseError, models, transaction
 from django.db.models import Aggregate, Exists, OuterRef, Subquery
 from django.utils import timezone
 
+from events.models import Event
+from events.services import event_build, events_insert
 from marketplace.models import Resource
 
 from .models import ComponentUsage
@@ -34,9 +41,10 @@ def usage_report(*, reports: list[UsageReport], reported_at: datetime | None = N
     """
     reported_at = reported_at or timezone.now()
     with transaction.atomic():
-        changed = sum(_store(report, reported_at) for report in reports)
+        rows = [row for row in (_store(report, reported_at) for report in reports) if row is not None]
         _current_usages_refresh({report.resource_id for report in reports})
-    return changed
+        _usage_events_insert(rows)
+    return len(rows)
 
 
 def usage_report_each(*, reports: list[UsageReport], reported_at: datetime | None = None) -> list[int | DatabaseError]:
@@ -46,7 +54,7 @@ def usage_report_each(*, reports: list[UsageReport], reported_at: datetime | Non
     whose reports were stored follows in the same transaction.
     """
     reported_at = reported_at or timezone.now()
-    outcomes: list[int | DatabaseError] = []
+    outcomes: list[ComponentUsage | None | DatabaseError] = []
     with transaction.atomic():
         for report in reports:
             try:
@@ -55,13 +63,17 @@ def usage_report_each(*, reports: list[UsageReport], reported_at: datetime | Non
             except DatabaseError as exc:
                 outcomes.append(exc)
         stored = {
-            report.resource_id for report, outcome in zip(reports, outcomes, strict=True) if isinstance(outcome, int)
+            report.resource_id
+            for report, outcome in zip(reports, outcomes, strict=True)
+            if not isinstance(outcome, DatabaseError)
         }
         _current_usages_refresh(stored)
-    return outcomes
+        _usage_events_insert([outcome for outcome in outcomes if isinstance(outcome, ComponentUsage)])
+    return [outcome if isinstance(outcome, DatabaseError) else int(outcome is not None) for outcome in outcomes]
 
 
-def _store(report: UsageReport, reported_at: datetime) -> int:
+def _store(report: UsageReport, reported_at: datetime) -> ComponentUsage | None:
+    """Write one report; the row it created or changed, or None when the month already held that amount."""
     period = report.billing_period.replace(day=1)
     row = (
         ComponentUsage.objects.select_for_update()
@@ -74,7 +86,7 @@ def _store(report: UsageReport, reported_at: datetime) -> int:
         .first()
     )
     if row is None:
-        ComponentUsage.objects.create(
+        return ComponentUsage.objects.create(
             resource_id=report.resource_id,
             component_type=report.component_type,
             billing_period=period,
@@ -82,15 +94,48 @@ def _store(report: UsageReport, reported_at: datetime) -> int:
             usage=report.usage,
             reported_at=reported_at,
         )
-        return 1
     if row.usage == report.usage:
-        return 0
+        return None
     row.decreased = report.usage < row.usage
     row.previous_usage = row.usage
     row.usage = report.usage
     row.reported_at = reported_at
     row.save(update_fields=["usage", "decreased", "previous_usage", "reported_at", "modified"])
-    return 1
+    return row
+
+
+def _amount(value) -> str:
+    """A usage amount as an exact decimal string without trailing zeros ("2", "1.5")."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def _usage_event(row: ComponentUsage, resource: Resource) -> Event:
+    return event_build(
+        "marketplace_component_usage_decreased" if row.decreased else "marketplace_component_usage_reported",
+        scope=("resource", resource.uuid),
+        customer=resource.project.customer.uuid,
+        project=resource.project.uuid,
+        offering=resource.offering.uuid,
+        context={
+            "component_type": row.component_type,
+            "billing_period": row.billing_period.isoformat(),
+            "username": row.username,
+            "usage": _amount(row.usage),
+            "previous_usage": None if row.previous_usage is None else _amount(row.previous_usage),
+            "resource_name": resource.name,
+        },
+    )
+
+
+def _usage_events_insert(rows: list[ComponentUsage]) -> None:
+    """One event per changed usage row, inserted in one statement."""
+    if not rows:
+        return
+    resources = Resource.objects.select_related("project__customer", "offering").only(
+        "uuid", "name", "project__uuid", "project__customer__uuid", "offering__uuid"
+    )
+    resources = resources.in_bulk({row.resource_id for row in rows})
+    events_insert(_usage_event(row, resources[row.resource_id]) for row in rows)
 
 
 class _JSONObjectAgg(Aggregate):

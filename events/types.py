@@ -23,7 +23,7 @@ _RESOURCE = ("from_state", "state", "order_uuid", "order_type", "resource_name",
 _ROLE = ("role", "user_uuid", "username", "project_name", "customer_name", "expiration_time")
 _PROJECT = ("project_name", "customer_name", "end_date")
 _PROVIDER = ("provider_slug", "provider_name")
-_USAGE = ("component_type", "billing_period", "usage", "previous_usage", "resource_name")
+_USAGE = ("component_type", "billing_period", "username", "usage", "previous_usage", "resource_name")
 
 EVENT_TYPES: dict[str, EventType] = {
     event.name: event
@@ -77,7 +77,7 @@ EVENT_TYPES: dict[str, EventType] = {
             "marketplace_resource_ending",
             "resource",
             "The resource's end date is near (sent the configured days before it).",
-            ("resource_name", "end_date", "days_left"),
+            ("resource_name", "project_name", "end_date", "days_left"),
         ),
         # Roles: scoped to the project or customer the role is on.
         EventType("role_granted", "project|customer", "Someone was given a role.", _ROLE),
@@ -102,7 +102,7 @@ EVENT_TYPES: dict[str, EventType] = {
             "provider_manifest_changed",
             "provider",
             "A provider published a different manifest.",
-            (*_PROVIDER, "manifest_version"),
+            (*_PROVIDER, "changed"),
         ),
         # Usage.
         EventType("marketplace_component_usage_reported", "resource", "Usage of a resource was reported.", _USAGE),

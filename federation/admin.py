@@ -28,10 +28,11 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "full_name", "email", "cuid", "is_staff", "is_support", "is_active")
     list_filter = ("is_staff", "is_support", "is_identity_manager", "is_active", "registration_method")
     search_fields = ("username", "full_name", "email", "cuid", "uuid")
-    readonly_fields = ("uuid", "last_login", "date_joined")
+    readonly_fields = ("uuid", "last_login", "date_joined", "notification_settings")
     fieldsets = (
         (None, {"fields": ("uuid", "username", "password")}),
         ("Person", {"fields": ("full_name", "email", "cuid", "registration_method")}),
+        ("Notifications", {"fields": ("notification_settings",)}),
         (
             "Access",
             {"fields": ("is_active", "is_staff", "is_support", "is_identity_manager", "is_superuser", "groups")},

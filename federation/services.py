@@ -15,12 +15,15 @@ from django.utils.text import slugify
 from common.exceptions import Conflict, PermissionDenied, TooManyAttempts, ValidationFailed
 from common.login_security import LOCKED_OUT_MESSAGE, lockout_seconds_left
 from common.updates import update_fields
+from events.models import Event
+from events.services import event_build, events_insert
 
 from . import hooks
 from .models import OECD_FOS_2007_CODES, AuthToken, Customer, Project, Role, RoleGrant, User
 from .models.roles import CUSTOMER_ROLES, PROJECT_ROLES
 from .models.tokens import hash_token_key, password_fingerprint
-from .permissions import can_grant, can_manage_customer, can_manage_project, is_operator
+from .notification_kinds import check_settings
+from .permissions import can_grant, can_manage_customer, can_manage_project, is_operator, may_write
 
 CUSTOMER_FIELDS = ("name", "native_name", "abbreviation", "contact_details", "email", "phone_number", "backend_id")
 PROJECT_UPDATE_FIELDS = ("name", "description", "backend_id", "end_date", "oecd_fos_2007_code")
@@ -120,7 +123,7 @@ def project_create(
     _check_backend_id_free(customer, backend_id)
     try:
         with transaction.atomic():
-            return Project.objects.create(
+            project = Project.objects.create(
                 customer=customer,
                 name=name,
                 slug=unique_slug(Project, name, customer=customer),
@@ -129,6 +132,8 @@ def project_create(
                 backend_id=backend_id,
                 oecd_fos_2007_code=_check_fos_code(oecd_fos_2007_code),
             )
+            events_insert([project_event("project_creation_succeeded", project, actor=actor)])
+            return project
     except IntegrityError:
         raise ValidationFailed(
             "A project with this backend_id already exists in this customer.", field="backend_id"
@@ -136,7 +141,10 @@ def project_create(
 
 
 def project_update(*, actor: User, project: Project, **fields) -> Project:
-    """Owners, project managers and staff change name, description, backend_id, end date, FOS code."""
+    """Owners, project managers and staff change name, description, backend_id, end date, FOS code.
+
+    A change is recorded as an event naming the changed fields; an update that changes nothing records none.
+    """
     if not can_manage_project(actor, project):
         raise PermissionDenied("Only the project's managers, the customer's owners and staff may change it.")
     changes = {}
@@ -154,7 +162,10 @@ def project_update(*, actor: User, project: Project, **fields) -> Project:
     if "backend_id" in changes:
         _check_backend_id_free(project.customer, changes["backend_id"], exclude_id=project.id)
     try:
-        update_fields(project, **changes)
+        with transaction.atomic():
+            changed = update_fields(project, **changes)
+            if changed:
+                events_insert([project_event("project_update_succeeded", project, actor=actor, changed=changed)])
     except IntegrityError:  # another update took the same backend_id meanwhile
         raise ValidationFailed(
             "A project with this backend_id already exists in this customer.", field="backend_id"
@@ -170,6 +181,47 @@ def project_delete(*, actor: User, project: Project) -> None:
             project.delete()
     except ProtectedError:  # resources (or orders) still refer to the project
         raise Conflict("The project still has resources; terminate them first.") from None
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+def project_event(event_type: str, project: Project, *, actor: User | None = None, **context) -> Event:
+    """An unsaved event about `project`, seen by whoever may see the project."""
+    return event_build(
+        event_type,
+        scope=("project", project.uuid),
+        actor=actor,
+        customer=project.customer.uuid,
+        context={
+            "project_name": project.name,
+            "customer_name": project.customer.name,
+            "end_date": project.end_date.isoformat() if project.end_date else None,
+            **context,
+        },
+    )
+
+
+def _role_event(event_type: str, *, scope: Customer | Project, user: User, role: Role, actor, expiration_time) -> Event:
+    """An unsaved event about a role on `scope`, seen by whoever may see the project or customer."""
+    project = scope if isinstance(scope, Project) else None
+    customer = project.customer if project is not None else scope
+    return event_build(
+        event_type,
+        scope=("project" if project is not None else "customer", scope.uuid),
+        actor=actor,
+        message=f"{user.username}: {role.name} on {scope.name}.",
+        customer=customer.uuid,
+        project=project.uuid if project is not None else None,
+        context={
+            "role": role.name,
+            "user_uuid": str(user.uuid),
+            "username": user.username,
+            "project_name": project.name if project is not None else "",
+            "customer_name": customer.name,
+            "expiration_time": expiration_time.isoformat() if expiration_time else None,
+        },
+    )
 
 
 # --- roles -------------------------------------------------------------------------------------
@@ -201,14 +253,29 @@ def role_grant(
     if not can_grant(actor, scope=scope, role_name=role.name):
         raise PermissionDenied(f"You may not grant {role.name} here.")
     _check_expiration(expiration_time)
+    now = timezone.now()
     with transaction.atomic():
-        if RoleGrant.objects.active().filter(user=user, role=role, **_scope_filter(scope)).exists():
+        held = list(
+            RoleGrant.objects.select_for_update().filter(user=user, role=role, is_active=True, **_scope_filter(scope))
+        )
+        if any(g.expiration_time is None or g.expiration_time > now for g in held):
             raise ValidationFailed("User already has this role within this scope.", field="user")
         # An expired grant that the periodic task has not yet deactivated must not block a new one.
-        RoleGrant.objects.filter(user=user, role=role, is_active=True, **_scope_filter(scope)).update(is_active=False)
+        events = [
+            _role_event(
+                "role_expired", scope=scope, user=user, role=role, actor=None, expiration_time=g.expiration_time
+            )
+            for g in held
+        ]
+        if held:
+            RoleGrant.objects.filter(id__in=[g.id for g in held]).update(is_active=False)
         grant = RoleGrant.objects.create(
             user=user, role=role, created_by=actor, expiration_time=expiration_time, **_scope_filter(scope)
         )
+        events.append(
+            _role_event("role_granted", scope=scope, user=user, role=role, actor=actor, expiration_time=expiration_time)
+        )
+        events_insert(events)
         hooks.membership_changed(grant=grant, action="add")
     return grant
 
@@ -224,6 +291,12 @@ def role_revoke(*, actor: User, scope: Customer | Project, user: User, role: Rol
         if not grants:
             raise ValidationFailed("User does not have this role within this scope.", field="user")
         RoleGrant.objects.filter(id__in=[g.id for g in grants]).update(is_active=False)
+        events_insert(
+            _role_event(
+                "role_revoked", scope=scope, user=user, role=role, actor=actor, expiration_time=g.expiration_time
+            )
+            for g in grants
+        )
         for grant in grants:
             hooks.membership_changed(grant=grant, action="remove")
 
@@ -247,13 +320,24 @@ def role_update_expiration(
 
 
 def roles_deactivate_expired(*, now: datetime | None = None) -> int:
-    """Mark grants past their expiration time inactive; access already stopped when they expired."""
+    """Mark grants past their expiration time inactive, recording `role_expired` for each; access
+    already stopped when they expired."""
     now = now or timezone.now()
     with transaction.atomic():
         expired = list(
-            RoleGrant.objects.select_for_update(skip_locked=True).filter(is_active=True, expiration_time__lte=now)
+            RoleGrant.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user", "role", "customer", "project__customer")
+            .filter(is_active=True, expiration_time__lte=now)
         )
+        if not expired:
+            return 0
         RoleGrant.objects.filter(id__in=[g.id for g in expired]).update(is_active=False)
+        events_insert(
+            _role_event(
+                "role_expired", scope=g.scope, user=g.user, role=g.role, actor=None, expiration_time=g.expiration_time
+            )
+            for g in expired
+        )
         for grant in expired:
             hooks.membership_changed(grant=grant, action="remove")
     return len(expired)
@@ -309,3 +393,17 @@ def token_revoke(*, actor: User, token: AuthToken) -> None:
     if token.user_id != actor.id:
         raise PermissionDenied("You may revoke only your own tokens.")
     AuthToken.objects.filter(id=token.id).delete()
+
+
+def user_update_notification_settings(*, user: User, changes: dict) -> User:
+    """A person turns kinds of mail on or off for themselves; the kinds named are merged over their
+    current choices (unknown kinds, staff-only kinds for others, and non-booleans are refused).
+    Read-only accounts (global support) change nothing, this included."""
+    if not may_write(user):
+        raise PermissionDenied("This account is read-only (global support): it may read everything and change nothing.")
+    changes = check_settings(user, changes)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(id=user.id)
+        user.notification_settings = {**(user.notification_settings or {}), **changes}
+        user.save(update_fields=["notification_settings"])
+    return user

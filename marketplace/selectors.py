@@ -2,9 +2,7 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from federation.models import RoleGrant, RoleName, User
-
-from .models import Offering, OfferingComponent, Order, OrderState, Plan, PlanComponent, Resource, StateChange
+from .models import Offering, OfferingComponent, Order, Plan, PlanComponent, Resource, StateChange
 from .processors import offering_related
 
 
@@ -64,18 +62,3 @@ def people_acting_on_visible_orders(viewer) -> Q:
         | Q(id__in=orders.values("provider_reviewed_by_id"))
         | Q(id__in=StateChange.objects.visible_to(viewer).values("actor_id"))
     )
-
-
-def order_approvers(order: Order) -> QuerySet[User]:
-    """People an order waits for: the consumer's managers and owners, or the provider's owners."""
-    grants = RoleGrant.objects.active()
-    if order.state == OrderState.PENDING_CONSUMER:
-        grants = grants.filter(
-            Q(role__name=RoleName.CUSTOMER_OWNER, customer_id=order.project.customer_id)
-            | Q(role__name=RoleName.PROJECT_MANAGER, project_id=order.project_id)
-        )
-    elif order.state == OrderState.PENDING_PROVIDER:
-        grants = grants.filter(role__name=RoleName.CUSTOMER_OWNER, customer_id=order.offering.customer_id)
-    else:
-        return User.objects.none()
-    return User.objects.filter(id__in=grants.values("user_id"), is_active=True).exclude(email="").order_by("id")

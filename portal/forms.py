@@ -6,6 +6,7 @@ from django import forms
 
 from common.exceptions import DomainError
 from federation.models import Project
+from federation.notification_kinds import kinds_for, wants
 from marketplace.models import BillingType, Offering, Resource
 from marketplace.processors import capabilities
 from marketplace.services.validation import OPTION_TYPES, RESERVED_ATTRIBUTES, visible_options
@@ -154,3 +155,20 @@ class LimitsForm(DomainErrorForm):
     def limits(self) -> dict:
         data = self.cleaned_data
         return {key: data[LIMIT_PREFIX + key] for key in self.limit_types if data.get(LIMIT_PREFIX + key) is not None}
+
+
+class NotificationSettingsForm(DomainErrorForm):
+    """One checkbox per kind of mail the person may choose, ticked when it is on."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in kinds_for(user):
+            self.fields[kind.name] = forms.BooleanField(
+                label=kind.label, help_text=kind.description, required=False, initial=wants(user, kind.name)
+            )
+
+    def _field_for(self, exc: DomainError) -> str | None:
+        return exc.path[-1] if exc.path else None
+
+    def changes(self) -> dict[str, bool]:
+        return {name: bool(self.cleaned_data.get(name)) for name in self.fields}

@@ -3,7 +3,7 @@ from django.urls import path
 
 from common.login_security import throttle_login_attempts
 
-from .views import marketplace, structure
+from .views import account, marketplace, structure
 
 urlpatterns = [
     path("", structure.home, name="portal-home"),
@@ -19,4 +19,6 @@ urlpatterns = [
     path("orders/", marketplace.order_list, name="portal-orders"),
     path("orders/<uuid:uuid>/", marketplace.order_detail, name="portal-order"),
     path("orders/<uuid:uuid>/cancel/", marketplace.order_cancel, name="portal-order-cancel"),
+    path("orders/<uuid:uuid>/review/", marketplace.order_review, name="portal-order-review"),
+    path("settings/notifications/", account.notification_settings, name="portal-notification-settings"),
 ]

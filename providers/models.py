@@ -30,6 +30,7 @@ class Provider(models.Model):
         MAINTENANCE = "maintenance"
         DISABLED = "disabled"
 
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     slug = models.CharField(
         max_length=50,
         unique=True,

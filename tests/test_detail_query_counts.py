@@ -118,7 +118,7 @@ def test_portal_detail_query_count(
         assert response.status_code == 200
 
 
-@pytest.mark.parametrize(("who", "queries"), [("manager", 24), ("staff", 22)])
+@pytest.mark.parametrize(("who", "queries"), [("manager", 26), ("staff", 24)])
 def test_order_create_query_count(api, request, world, django_assert_num_queries, who, queries):
     body = {
         "project": f"http://testserver/api/projects/{world['project']}/",

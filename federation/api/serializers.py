@@ -3,6 +3,7 @@ from rest_framework import serializers
 from common.api.fields import RelatedUrlField, UrlField, parse_uuid
 from common.api.serializers import ReadListSerializer, optional_text
 from federation.models import AuthToken, Customer, Project, Role, RoleGrant, User
+from federation.notification_kinds import effective_settings
 
 from .fields import VisibleUserFullNameField, VisibleUserUuidField
 
@@ -106,6 +107,33 @@ class UserSerializer(serializers.ModelSerializer):
             "registration_method",
         )
         read_only_fields = fields
+
+
+class CurrentUserSerializer(UserSerializer):
+    """The caller's own account (`/api/users/me/`): the public fields and their notification settings."""
+
+    notification_settings = serializers.SerializerMethodField()
+
+    class Meta(UserSerializer.Meta):
+        fields = (*UserSerializer.Meta.fields, "notification_settings")
+        read_only_fields = fields
+
+    def get_notification_settings(self, user) -> dict[str, bool]:
+        return effective_settings(user)
+
+
+class CurrentUserUpdateSerializer(serializers.Serializer):
+    """`PATCH /api/users/me/`: only the notification settings are the caller's to change here."""
+
+    notification_settings = serializers.JSONField(
+        help_text="{kind: true|false}; kinds not named keep their current value."
+    )
+
+    def validate(self, attrs):
+        for key in self.initial_data:
+            if key not in self.fields:
+                raise serializers.ValidationError({key: ["Not changeable here; only notification_settings is."]})
+        return attrs
 
 
 class UserWriteSerializer(serializers.Serializer):

@@ -138,9 +138,19 @@ class UserViewSet(mixins.RetrieveModelMixin, BaseViewSet):
         user = identity.user_create(actor=request.user, **payload.validated_data)
         return Response(self.get_serializer(user).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=False, methods=["get"])
+    @extend_schema(methods=["GET"], responses={200: s.CurrentUserSerializer})
+    @extend_schema(methods=["PATCH"], request=s.CurrentUserUpdateSerializer, responses={200: s.CurrentUserSerializer})
+    @action(detail=False, methods=["get", "patch"])
     def me(self, request):
-        return Response(self.get_serializer(request.user).data)
+        """The caller's account; PATCH changes their notification settings."""
+        user = request.user
+        if request.method == "PATCH":
+            payload = s.CurrentUserUpdateSerializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            user = services.user_update_notification_settings(
+                user=user, changes=payload.validated_data["notification_settings"]
+            )
+        return Response(s.CurrentUserSerializer(user, context=self.get_serializer_context()).data)
 
 
 class RoleViewSet(mixins.RetrieveModelMixin, BaseViewSet):

@@ -29,6 +29,12 @@ class User(AbstractUser):
         help_text="May look up and create federated users by community user ID (CUID).",
     )
     registration_method = models.CharField(max_length=50, blank=True, default="local")
+    notification_settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Kinds of mail turned on or off: {kind: true|false}; a kind not named takes its default "
+        "(federation/notification_kinds.py).",
+    )
 
     objects = FederationUserManager()
 

@@ -10,6 +10,7 @@ from .catalogue import (
     plan_create,
     plan_update,
 )
+from .ending import resources_announce_ending
 from .outcomes import OUTCOMES
 from .placing import (
     order_create,
@@ -52,4 +53,5 @@ __all__ = [
     "projects_terminate_expired",
     "resource_terminate",
     "resource_update_limits",
+    "resources_announce_ending",
 ]

@@ -34,12 +34,14 @@ _RESOURCE_SUFFIX = {
     OrderState.CANCELED: "canceled",
 }
 
+_LIMITS_OUTCOMES = {"succeeded", "failed"}  # a finished update order is told as what it did to the limits
+
 
 def _resource_event_type(order: Order) -> str:
     """Requested while the order is open; then what the finished order did."""
     suffix = _RESOURCE_SUFFIX.get(order.state, "requested")
     prefix = _RESOURCE_PREFIX[order.type]
-    if order.type == OrderType.UPDATE and suffix in ("succeeded", "failed"):
+    if order.type == OrderType.UPDATE and suffix in _LIMITS_OUTCOMES:
         prefix = "marketplace_resource_update_limits"
     return f"{prefix}_{suffix}"
 

@@ -39,7 +39,6 @@ from marketplace.permissions import can_order, can_review_as_consumer
 
 from ..processors import capabilities
 from ._state import record_created, set_state
-from .notifications import notify_order_waiting
 from .outcomes import RESOURCE_STATE_WHILE_OPEN
 from .state_machine import consumer_approved
 from .validation import estimate_cost, validate_attributes, validate_limits
@@ -147,8 +146,6 @@ def _place(
         )
     if actor is None or can_review_as_consumer(actor, project):
         consumer_approved(order, actor=actor, message="Placed by someone who may approve it.")
-    else:
-        notify_order_waiting(order)
     return order
 
 

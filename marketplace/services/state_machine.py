@@ -30,7 +30,6 @@ from marketplace.permissions import can_cancel, can_review_as_consumer, can_revi
 from marketplace.processors import get_processor
 
 from ._state import OrderRef, StateWriteBatch, lock_order, set_state
-from .notifications import notify_order_waiting
 from .outcomes import apply_outcome
 
 
@@ -98,7 +97,6 @@ def consumer_approved(order: Order, *, actor: User | None, message: str) -> None
         )
     else:
         set_state(order, OrderState.PENDING_PROVIDER, actor=actor, message=message, fields=fields)
-        notify_order_waiting(order)
 
 
 def _finish(

@@ -21,6 +21,7 @@ from federation.models import Project
 from marketplace import selectors, services
 from marketplace.filters import OfferingFilter, OrderFilter, ResourceFilter
 from marketplace.models import PENDING_ORDER_STATES, BillingType, OfferingState, OrderState, OrderType, ResourceState
+from marketplace.permissions import can_review_as_consumer, can_review_as_provider
 from marketplace.services.placing import RESOURCE_STATES_ALLOWING
 from portal.forms import LimitsForm, OrderForm
 
@@ -182,14 +183,25 @@ def order_list(request):
     return _filtered_list(request, OrderFilter, queryset, OrderState.choices, "marketplace/order_list.html")
 
 
-def _order_page(request, order, *, error=None):
+def _review_side(user, order) -> str | None:
+    """The side of the review the order waits for, when `user` may give it."""
+    if order.state == OrderState.PENDING_CONSUMER and can_review_as_consumer(user, order.project):
+        return "consumer"
+    if order.state == OrderState.PENDING_PROVIDER and can_review_as_provider(user, order.offering):
+        return "provider"
+    return None
+
+
+def _order_page(request, order, *, error=None, review_error=None, status=200):
     context = {
         "order": order,
         "history": selectors.state_change_list(user=request.user).filter(order=order),
         "can_cancel": order.state in PENDING_ORDER_STATES,
+        "review_side": _review_side(request.user, order),
         "error": error,
+        "review_error": review_error,
     }
-    return render(request, "marketplace/order_detail.html", context)
+    return render(request, "marketplace/order_detail.html", context, status=status)
 
 
 @login_required
@@ -206,4 +218,30 @@ def order_cancel(request, uuid):
     except DomainError as exc:
         return _order_page(request, order, error=exc.message)
     messages.success(request, "Order canceled.")
+    return redirect("portal-order", uuid=order.uuid)
+
+
+REVIEWS = {
+    ("consumer", "approve"): services.order_approve_by_consumer,
+    ("consumer", "reject"): services.order_reject_by_consumer,
+    ("provider", "approve"): services.order_approve_by_provider,
+    ("provider", "reject"): services.order_reject_by_provider,
+}
+
+
+@login_required
+@require_POST
+def order_review(request, uuid):
+    """Approve or reject for the side named in the form; an order that moved on meanwhile is refused
+    (409 from the service, shown on the page) rather than reviewed for the other side."""
+    order = _visible_or_404(selectors.order_list(user=request.user), uuid)
+    review = REVIEWS.get((request.POST.get("side"), request.POST.get("decision")))
+    if review is None:
+        return _order_page(request, order, review_error="Choose to approve or reject the order.", status=400)
+    try:
+        order = review(order=order, actor=request.user)
+    except DomainError as exc:
+        order.refresh_from_db()
+        return _order_page(request, order, review_error=exc.message, status=exc.status_code)
+    messages.success(request, f"Order {request.POST['decision']}d; it is now {order.get_state_display().lower()}.")
     return redirect("portal-order", uuid=order.uuid)

@@ -18,6 +18,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         model = Provider
         fields = (
             "url",
+            "uuid",
             "slug",
             "name",
             "domain",

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from marketplace.models import FINAL_ORDER_STATES, Order, OrderState, Resource, ResourceState
@@ -13,7 +14,7 @@ from protocol.messages import Manifest, OrderStatus, ProtocolError, UsageRecord,
 
 from ..client import ProviderCallFailed, ProviderClient
 from ..models import Provider
-from .health import provider_record_failure, provider_record_success
+from .health import provider_event, provider_record_failure, provider_record_success
 from .inbound import order_updates_apply, usage_records_import
 from .relay import outbox_requeue_order
 
@@ -27,6 +28,7 @@ def _failed(provider: Provider, what: str, exc: Exception) -> None:
 
 
 def manifest_pull(*, provider: Provider) -> bool:
+    """Fetch and store the provider's manifest; a manifest unlike the one stored is recorded as an event."""
     try:
         manifest = ProviderClient(provider).manifest()
     except ProviderCallFailed as exc:
@@ -37,7 +39,14 @@ def manifest_pull(*, provider: Provider) -> bool:
     except ProtocolError as exc:
         _failed(provider, "manifest pull failed", ValueError(f"the manifest is invalid: {exc}"))
         return False
-    Provider.objects.filter(id=provider.id).update(manifest=manifest, manifest_fetched_at=timezone.now())
+    with transaction.atomic():
+        Provider.objects.filter(id=provider.id).update(manifest=manifest, manifest_fetched_at=timezone.now())
+        if manifest != provider.manifest:
+            changed = sorted(
+                key for key in {*manifest, *provider.manifest} if manifest.get(key) != provider.manifest.get(key)
+            )
+            provider_event("provider_manifest_changed", provider_id=provider.id, changed=changed)
+            provider.manifest = manifest
     provider_record_success(provider_id=provider.id, field="last_manifest_pull_at")
     return True
 

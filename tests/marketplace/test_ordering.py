@@ -1,4 +1,7 @@
-"""Placing orders: auto-approval paths, validation (400 naming the field), terms, emails, processors."""
+"""Placing orders: auto-approval paths, validation (400 naming the field), terms, processors.
+
+Who is mailed about a waiting order is tested with the notifications (tests/notifications/).
+"""
 
 from decimal import Decimal
 
@@ -163,20 +166,6 @@ def test_terms_of_service_must_be_accepted(api, manager, project, offering, plan
     assert "accepting_terms_of_service" in response.json()
     body = payload(project, offering, plan, accepting_terms_of_service=True)
     assert api.as_user(manager).post(ORDERS, body, format="json").status_code == 201
-
-
-def test_approvers_are_emailed(
-    project_admin, manager, owner, provider_owner, place, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        order = place(project_admin)
-    assert sorted(m.to[0] for m in mailoutbox) == sorted([manager.email, owner.email])
-    assert str(order.uuid) in mailoutbox[0].body and "approve_by_consumer" in mailoutbox[0].body
-    mailoutbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.order_approve_by_consumer(order=order.uuid, actor=manager)
-    assert [m.to for m in mailoutbox] == [[provider_owner.email]]
-    assert "approve_by_provider" in mailoutbox[0].body
 
 
 def test_processor_runs_inside_the_transition(monkeypatch, manager, provider_owner, place, offering):
