@@ -393,8 +393,9 @@ CELERY_BEAT_SCHEDULE.update(
     }
 )
 # Pulls run on a queue of their own, served by its own worker (`-Q pulls`): a hung provider's pulls
-# can then never take the processes that deliver orders. Everything else, deliveries included,
-# stays on the default queue (`celery`).
+# can then never take the processes that deliver orders. Calls to other outside parties that may
+# hang (webhook receivers, the SMTP server) share that queue for the same reason. Everything else,
+# order deliveries included, stays on the default queue (`celery`).
 CELERY_TASK_ROUTES = {
     name: {"queue": "pulls"}
     for name in (
@@ -406,5 +407,7 @@ CELERY_TASK_ROUTES = {
         "providers.verify",
         "providers.sweep_provider_orders",
         "providers.sweep_stuck_orders",
+        "webhooks.deliver_due",
+        "notifications.send_due",
     )
 }
