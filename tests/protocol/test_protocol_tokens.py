@@ -19,7 +19,10 @@ KEY = generate_private_key()
 KEYS = KeySet(jwks(public_jwk(KEY, "k1")))
 
 
-def _issue(**overrides):
+def _issue(*, now_offset: int | None = None, **overrides):
+    """A token; `now_offset` sets its issue time relative to the moment of issue (not of collection)."""
+    if now_offset is not None:
+        overrides["now"] = int(time.time()) + now_offset
     kwargs = {
         "private_key": KEY,
         "kid": "k1",
@@ -79,8 +82,8 @@ def test_body_binding():
         ({"private_key": generate_private_key()}, {}, "bad_signature"),
         ({"audience": "elsewhere"}, {}, "bad_audience"),
         ({"issuer": "intruder"}, {"issuer": "federation"}, "bad_issuer"),
-        ({"now": int(time.time()) - 300, "lifetime": 60}, {}, "expired"),
-        ({"now": int(time.time()) + 600}, {}, "not_yet_valid"),
+        ({"now_offset": -300, "lifetime": 60}, {}, "expired"),
+        ({"now_offset": 600}, {}, "not_yet_valid"),
         ({"kid": "k9"}, {}, "unknown_key"),
         ({"lifetime": 301}, {}, "lifetime_too_long"),
         ({"lifetime": 30}, {"max_lifetime": 20}, "lifetime_too_long"),
