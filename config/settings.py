@@ -399,8 +399,9 @@ CELERY_BEAT_SCHEDULE.update(
 )
 # Pulls run on a queue of their own, served by its own worker (`-Q pulls`): a hung provider's pulls
 # can then never take the processes that deliver orders. Calls to other outside parties that may
-# hang (webhook receivers, the SMTP server) share that queue for the same reason. Everything else,
-# order deliveries included, stays on the default queue (`celery`).
+# hang (webhook receivers, the SMTP server) share that queue for the same reason, and so does handing
+# events on to them (fan-out is work the order path must not wait behind). Everything else, order
+# deliveries included, stays on the default queue (`celery`).
 CELERY_TASK_ROUTES = {
     name: {"queue": "pulls"}
     for name in (
@@ -412,6 +413,7 @@ CELERY_TASK_ROUTES = {
         "providers.verify",
         "providers.sweep_provider_orders",
         "providers.sweep_stuck_orders",
+        "events.dispatch",
         "webhooks.deliver_due",
         "notifications.send_due",
     )
