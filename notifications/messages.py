@@ -151,11 +151,18 @@ def project_ending(event: Event) -> Notice:
 def resource_ending(event: Event) -> Notice:
     context = event.context
     name = context.get("resource_name", "")
+    ended = event.event_type == "marketplace_resource_terminate_succeeded"
+    subject = (
+        f"Resource {name} has been terminated"
+        if ended
+        else f"Resource {name} ends in {_days(context.get('days_left'))}"
+    )
     return _notice(
         "ending",
-        f"Resource {name} ends in {_days(context.get('days_left'))}",
+        subject,
         "resource_ending",
         portal_url("portal-resource", uuid=event.resource_uuid),
+        ended=ended,
         name=name,
         end_date=context.get("end_date", ""),
         days=_days(context.get("days_left")),

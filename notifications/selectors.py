@@ -24,7 +24,7 @@ ORDER_WAITING = {
 ORDER_OUTCOMES = ("marketplace_order_completed", "marketplace_order_failed", "marketplace_order_rejected")
 MEMBERSHIP = ("role_granted", "role_revoked", "role_expired")
 PROJECT_ENDING = ("project_ending", "project_ended")
-RESOURCE_ENDING = ("marketplace_resource_ending",)
+RESOURCE_ENDING = ("marketplace_resource_ending", "marketplace_resource_terminate_succeeded")
 HANDLED = frozenset((*ORDER_WAITING, *ORDER_OUTCOMES, *MEMBERSHIP, *PROJECT_ENDING, *RESOURCE_ENDING))
 
 

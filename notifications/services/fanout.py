@@ -11,7 +11,7 @@ Who gets what:
 | marketplace_order_approved (order still pending-provider) | the offering organisation's owners | approvals |
 | marketplace_order_completed / _failed / _rejected | the order's creator | order_outcomes |
 | role_granted / role_revoked / role_expired | the person whose role it is | membership |
-| project_ending / project_ended / marketplace_resource_ending | the project's managers | ending |
+| project_ending, project_ended, marketplace_resource_ending, _terminate_succeeded | project managers | ending |
 | any of the above | staff who turned `staff_copy` on | staff_copy |
 
 An order that no longer waits when its event is handed on (approved meanwhile, or approved in the

@@ -308,3 +308,23 @@ def test_announcing_a_near_end_tells_the_managers(people, project, dispatch):
     row = MailNotification.objects.get()
     assert row.subject == "Project Climate models ends in 7 days"
     assert project.end_date.isoformat() in row.body
+
+
+def test_managers_hear_that_a_resource_was_terminated_but_not_who_terminated_it(people, project, customer, dispatch):
+    other_manager = UserFactory(username="second-manager", email="second@example.org")
+    grant(other_manager, project, RoleName.PROJECT_MANAGER)
+    resource = people.place(actor=people.manager).resource
+    dispatch()
+    MailNotification.objects.all().delete()
+    event_record(
+        "marketplace_resource_terminate_succeeded",
+        scope=("resource", resource.uuid),
+        actor=people.manager,
+        project=project.uuid,
+        context={"resource_name": resource.name},
+    )
+    dispatch()
+    assert rows() == [("second-manager", "marketplace_resource_terminate_succeeded", "ending")]
+    row = MailNotification.objects.get()
+    assert row.subject == f"Resource {resource.name} has been terminated"
+    assert row.url.endswith(f"/resources/{resource.uuid}/")
