@@ -1,5 +1,7 @@
 import django_filters
 
+from marketplace.models import Resource, ResourceState
+
 from .models import ComponentUsage
 
 
@@ -31,3 +33,18 @@ class ComponentUsageFilter(django_filters.FilterSet):
         if not self.form.cleaned_data.get("username"):
             queryset = queryset.filter(username="")
         return queryset
+
+
+class UsageSummaryFilter(django_filters.FilterSet):
+    """Which resources' usage summaries to list; the resources' own uuids, as in the usage filter."""
+
+    resource_uuid = django_filters.UUIDFilter(field_name="uuid")
+    offering_uuid = django_filters.UUIDFilter(field_name="offering__uuid")
+    project_uuid = django_filters.UUIDFilter(field_name="project__uuid")
+    customer_uuid = django_filters.UUIDFilter(field_name="project__customer__uuid")
+    provider_uuid = django_filters.UUIDFilter(field_name="offering__customer__uuid")
+    state = django_filters.MultipleChoiceFilter(choices=ResourceState.choices)
+
+    class Meta:
+        model = Resource
+        fields = []

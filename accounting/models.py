@@ -4,6 +4,8 @@ from django.db import models
 
 from common.querysets import VisibleQuerySet
 
+from .invoicing.models import Invoice, InvoiceItem, InvoiceState  # noqa: F401  (models of the app)
+
 
 class ComponentUsageQuerySet(VisibleQuerySet):
     def _visible_to_member(self, user):

@@ -318,6 +318,14 @@ CELERY_BEAT_SCHEDULE = {
     "announce-ending-resources": {"task": "marketplace.tasks.announce_ending_resources", "schedule": 24 * 3600.0},
 }
 
+# --- Invoices (docs/invoices.md) ---
+CURRENCY = os.environ.get("CURRENCY", "EUR")  # of every plan price and invoice
+CELERY_BEAT_SCHEDULE["accounting-recompute-invoices"] = {
+    "task": "accounting.recompute_invoices",
+    "schedule": float(os.environ.get("INVOICE_RECOMPUTE_INTERVAL", "300")),
+}
+CELERY_BEAT_SCHEDULE["accounting-close-invoices"] = {"task": "accounting.close_invoices", "schedule": 3600.0}
+
 # --- Events ---
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 365)  # older events are pruned by beat
 EVENT_DISPATCH_BATCH = env_int("EVENT_DISPATCH_BATCH", 500)  # events handed to notifications/webhooks per transaction

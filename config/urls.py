@@ -15,6 +15,7 @@ import events.api.urls
 import marketplace.api.urls
 import providers.api.urls
 import webhooks.api.urls
+from accounting.api.summaries import UsageSummaryViewSet
 from common.login_security import throttle_login_attempts
 from federation import oidc
 from federation.api import views
@@ -43,6 +44,12 @@ urlpatterns = [
         "api/docs/",
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
         name="swagger-ui",
+    ),
+    # A resource's usage summary as its sub-resource (accounting sits above the marketplace's viewsets).
+    path(
+        "api/marketplace-resources/<uuid:uuid>/usage-summary/",
+        UsageSummaryViewSet.as_view({"get": "retrieve"}),
+        name="marketplace-resource-usage-summary",
     ),
     path("api/", include(router.urls)),
     # The admin's login counts against the same per-address login rate as the API's and the portal's.

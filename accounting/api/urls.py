@@ -1,5 +1,9 @@
+from . import invoices, reports, summaries
 from .views import ComponentUsageViewSet
 
 
 def register(router):
     router.register("marketplace-component-usages", ComponentUsageViewSet, basename="marketplace-component-usage")
+    invoices.register(router)
+    summaries.register(router)
+    reports.register(router)

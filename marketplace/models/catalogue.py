@@ -74,6 +74,7 @@ class BillingType(models.TextChoices):
 
 class LimitPeriod(models.TextChoices):
     MONTH = "month"
+    QUARTERLY = "quarterly"  # Waldur's name for a calendar quarter
     ANNUAL = "annual"
     TOTAL = "total"
 

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounting import selectors as accounting_selectors
+from accounting.summaries import usage_summaries
 from common.exceptions import DomainError
 from federation.models import Project
 from marketplace import selectors, services
@@ -95,27 +95,26 @@ def resource_list(request):
     return _filtered_list(request, ResourceFilter, queryset, ResourceState.choices, "marketplace/resource_list.html")
 
 
-def _usage_this_month(request, resource, components) -> list[dict]:
-    """This month's usage of each component: the resource total and, when reported, per user."""
-    month = timezone.localdate().replace(day=1)
-    rows = accounting_selectors.resource_usage(user=request.user, resource=resource, billing_period=month)
-    by_type = {c.type: _usage_row(c.type, c, resource.limits.get(c.type)) for c in components}
-    for row in rows:
-        entry = by_type.setdefault(row.component_type, _usage_row(row.component_type, None, None))
-        if row.username:
-            entry["users"].append({"username": row.username, "usage": _plain(row.usage)})
-        else:
-            entry["total"] = _plain(row.usage)
-    return list(by_type.values())
+def _usage_summary(resource, components) -> list[dict]:
+    """Each component's usage in its period against the period's limit, with the forecast, and this
+    month's per-user rows when reported."""
+    summaries = usage_summaries([resource], components={resource.offering_id: components}, with_users=True)
+    return [
+        {
+            "summary": summary,
+            "component": next((c for c in components if c.type == summary.type), None),
+            "limit": None if summary.limit is None else _plain(summary.limit),
+            "used": _plain(summary.usage_period),
+            "month": _plain(summary.usage_month),
+            "users": [{"username": name, "usage": _plain(amount)} for name, amount in summary.users],
+        }
+        for summary in summaries[resource.id]
+    ]
 
 
 def _plain(amount: Decimal) -> str:
     """Usage to four decimals without trailing zeros: 42.25, not 42.2500000000."""
     return f"{amount.quantize(Decimal('0.0001')):f}".rstrip("0").rstrip(".")
-
-
-def _usage_row(component_type, component, limit) -> dict:
-    return {"type": component_type, "component": component, "limit": limit, "total": None, "users": []}
 
 
 def _resource_page(request, resource, *, limits_form=None, status=200):
@@ -124,7 +123,7 @@ def _resource_page(request, resource, *, limits_form=None, status=200):
         "resource": resource,
         "components": components,
         "month": timezone.localdate().replace(day=1),
-        "usage": _usage_this_month(request, resource, components),
+        "usage": _usage_summary(resource, components),
         "orders": selectors.order_list(user=request.user).filter(resource=resource),
         "history": selectors.state_change_list(user=request.user).filter(resource=resource),
         "limits_form": limits_form or LimitsForm(resource=resource, components=components),

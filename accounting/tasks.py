@@ -1,0 +1,17 @@
+"""Beat tasks of accounting: thin, each calls one service and is safe to run twice."""
+
+from celery import shared_task
+
+from .invoicing import services as invoicing
+
+
+@shared_task(name="accounting.recompute_invoices")
+def recompute_invoices() -> int:
+    """Every few minutes: recompute the pending invoices whose usage or orders changed since they were computed."""
+    return invoicing.invoices_recompute_due()
+
+
+@shared_task(name="accounting.close_invoices")
+def close_invoices() -> int:
+    """Hourly: close last month's invoices (those already closed are left as they are)."""
+    return invoicing.invoices_close_previous_month()
