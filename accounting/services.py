@@ -1,17 +1,36 @@
 """Writes of accounting: usage reports from providers land here, with the resources' current usage.
 
-Each usage row a report changes is recorded as an event (`marketplace_component_usage_reported`, or
-`..._decreased` when the new month total is lower than the one before), in the report's transaction:
-the events of one call are inserted in one statement, after one query for the resources they name.
+A batch of reports is written set-based, in a fixed number of statements whatever its size:
+
+1. one SELECT … FOR UPDATE reads (and locks) the stored rows the batch names;
+2. the reports are walked in order in memory: a report equal to what its row holds changes
+   nothing, any other replaces the month's amount, flagged `decreased` (with `previous_usage`)
+   when it is lower than the amount it replaces — two reports of one row in one batch are taken
+   in turn, exactly as if they had come one after the other;
+3. one INSERT … ON CONFLICT (resource, component_type, billing_period, username) DO UPDATE
+   writes every changed row (on PostgreSQL the rows travel as arrays through `unnest`; elsewhere
+   Django's `bulk_create(update_conflicts=True)` writes the same statement);
+4. one UPDATE refreshes `Resource.current_usages` of the resources whose whole-resource row of
+   this month changed;
+5. each change is recorded as an event (`marketplace_component_usage_reported`, or
+   `..._decreased`), all of them in one INSERT after one query for the resources they name.
+
+All of it runs in the caller's transaction. Rows are locked in key order (on PostgreSQL; in id
+order elsewhere), so two batches that share rows wait for each other instead of deadlocking.
+Two transactions writing the *first* report of the same row at the same moment both succeed: the
+later one waits at the conflict and its amount wins, flagged as if the row had been new.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, OperationalError, connection, models, transaction
 from django.db.models import Aggregate, Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -31,77 +50,222 @@ class UsageReport:
     username: str = ""
 
 
+Key = tuple[int, str, date, str]  # resource_id, component_type, billing_period (first of the month), username
+
+
+@dataclasses.dataclass(frozen=True)
+class _Change:
+    """What one report did to its row: the new amount, and the amount it replaced (None: a new row)."""
+
+    key: Key
+    usage: Decimal
+    previous_usage: Decimal | None
+    decreased: bool
+
+
 def usage_report(*, reports: list[UsageReport], reported_at: datetime | None = None) -> int:
     """Store month-cumulative usage: the newest report replaces the month's amount.
 
     A report lower than the stored amount is kept (providers may correct themselves) but the row is
     flagged `decreased` with the previous amount, so accounting staff can see it. The resources'
     current usage follows in the same transaction. All reports are stored or none; returns the
-    number of rows changed.
+    number of reports that changed a row.
     """
-    reported_at = reported_at or timezone.now()
     with transaction.atomic():
-        rows = [row for row in (_store(report, reported_at) for report in reports) if row is not None]
-        _current_usages_refresh({report.resource_id for report in reports})
-        _usage_events_insert(rows)
-    return len(rows)
+        return sum(_write(reports, reported_at or timezone.now()))
 
 
 def usage_report_each(*, reports: list[UsageReport], reported_at: datetime | None = None) -> list[int | DatabaseError]:
-    """Store each report on its own, in a savepoint: per report, the rows changed or the database error.
+    """Per report, in order: 1 if it changed its row, 0 if the row already held it, or the database error.
 
-    A report that cannot be stored leaves the others stored; the current usage of the resources
-    whose reports were stored follows in the same transaction.
+    The batch is written set-based in one savepoint. If that fails because the database is busy
+    (an OperationalError: a lock or statement timeout, a deadlock), every report answers with that
+    error, to be sent again. If it fails for another reason, some report cannot be stored (its
+    resource was deleted meanwhile, say): the reports are then written one by one, each in its own
+    savepoint, so the others are stored and only the bad ones answer with their error.
     """
+    if not reports:
+        return []
     reported_at = reported_at or timezone.now()
-    outcomes: list[ComponentUsage | None | DatabaseError] = []
     with transaction.atomic():
-        for report in reports:
-            try:
-                with transaction.atomic():
-                    outcomes.append(_store(report, reported_at))
-            except DatabaseError as exc:
-                outcomes.append(exc)
-        stored = {
-            report.resource_id
-            for report, outcome in zip(reports, outcomes, strict=True)
-            if not isinstance(outcome, DatabaseError)
-        }
-        _current_usages_refresh(stored)
-        _usage_events_insert([outcome for outcome in outcomes if isinstance(outcome, ComponentUsage)])
-    return [outcome if isinstance(outcome, DatabaseError) else int(outcome is not None) for outcome in outcomes]
+        try:
+            with transaction.atomic():
+                return list(_write(reports, reported_at))
+        except OperationalError as exc:
+            return [exc] * len(reports)
+        except DatabaseError:
+            pass
+        return [_write_alone(report, reported_at) for report in reports]
 
 
-def _store(report: UsageReport, reported_at: datetime) -> ComponentUsage | None:
-    """Write one report; the row it created or changed, or None when the month already held that amount."""
-    period = report.billing_period.replace(day=1)
-    row = (
+def _write_alone(report: UsageReport, reported_at: datetime) -> int | DatabaseError:
+    try:
+        with transaction.atomic():
+            return _write([report], reported_at)[0]
+    except DatabaseError as exc:
+        return exc
+
+
+def _write(reports: list[UsageReport], reported_at: datetime) -> list[int]:
+    """Write a batch in a fixed number of statements; per report, 1 if it changed its row, else 0."""
+    if not reports:
+        return []
+    keys = [_key(report) for report in reports]
+    stored = _stored_usages(sorted(set(keys)))
+    changes, outcomes = _walk(reports, keys, stored)
+    if changes:
+        final = {change.key: change for change in changes}  # the last change of each row stands
+        _upsert([final[key] for key in sorted(final)], reported_at)
+        this_month = timezone.localdate().replace(day=1)
+        _current_usages_refresh({key[0] for key in final if key[2] == this_month and key[3] == ""}, this_month)
+        _usage_events_insert(changes)
+    return outcomes
+
+
+def _key(report: UsageReport) -> Key:
+    return (report.resource_id, report.component_type, report.billing_period.replace(day=1), report.username)
+
+
+def _walk(reports: list[UsageReport], keys: list[Key], stored: dict[Key, Decimal]) -> tuple[list[_Change], list[int]]:
+    """The changes the reports make, in order, each seeing the ones before it; and 1/0 per report."""
+    current = dict(stored)
+    changes: list[_Change] = []
+    outcomes: list[int] = []
+    for report, key in zip(reports, keys, strict=True):
+        previous = current.get(key)
+        if previous is not None and previous == report.usage:
+            outcomes.append(0)
+            continue
+        changes.append(
+            _Change(
+                key=key,
+                usage=report.usage,
+                previous_usage=previous,
+                decreased=previous is not None and report.usage < previous,
+            )
+        )
+        current[key] = report.usage
+        outcomes.append(1)
+    return changes, outcomes
+
+
+# -- the statements ----------------------------------------------------------------------------
+
+_TABLE = ComponentUsage._meta.db_table
+_KEY_COLUMNS = "resource_id, component_type, billing_period, username"
+
+_SELECT_FOR_UPDATE_PG = f"""
+    SELECT k.resource_id, k.component_type, k.billing_period, k.username, u.usage
+    FROM unnest(%s::bigint[], %s::text[], %s::date[], %s::text[]) AS k({_KEY_COLUMNS})
+    CROSS JOIN LATERAL (
+        SELECT c.usage FROM {_TABLE} c
+        WHERE c.resource_id = k.resource_id AND c.component_type = k.component_type
+          AND c.billing_period = k.billing_period AND c.username = k.username
+        FOR UPDATE
+    ) u
+"""  # noqa: S608  (the names are the model's constants; every value is a parameter)
+
+_UPSERT_PG = f"""
+    INSERT INTO {_TABLE} (uuid, {_KEY_COLUMNS}, usage, previous_usage, decreased,
+                          description, reported_at, created, modified)
+    SELECT k.uuid, k.resource_id, k.component_type, k.billing_period, k.username, k.usage, k.previous_usage,
+           k.decreased, '', %s, %s, %s
+    FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::date[], %s::text[], %s::numeric[], %s::numeric[],
+                %s::boolean[]) AS k(uuid, {_KEY_COLUMNS}, usage, previous_usage, decreased)
+    ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET
+        usage = EXCLUDED.usage,
+        previous_usage = EXCLUDED.previous_usage,
+        decreased = EXCLUDED.decreased,
+        reported_at = EXCLUDED.reported_at,
+        modified = EXCLUDED.modified
+"""  # noqa: S608
+
+
+def _set_based_sql() -> bool:
+    """PostgreSQL takes a batch as arrays; other databases go through the ORM's statements."""
+    return connection.vendor == "postgresql"
+
+
+@contextlib.contextmanager
+def _array_cursor():
+    """A cursor that sends the parameters apart from the statement (server-side binding).
+
+    Django's own cursors quote every parameter into the SQL text in Python, which for a batch's
+    arrays costs more than the statement itself; sent apart, they go out as binary values.
+    """
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    with cursor:
+        yield cursor
+
+
+def _columns(rows: Iterable[tuple], width: int) -> list[list]:
+    columns: list[list] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns
+
+
+def _stored_usages(keys: list[Key]) -> dict[Key, Decimal]:
+    """{key: stored amount} of the rows that exist among `keys`, locked until the transaction ends.
+
+    On PostgreSQL each key is looked up through the unique index in the order given (LATERAL), so
+    the plan does not depend on the table's statistics and rows are locked in key order.
+    """
+    if _set_based_sql():
+        with _array_cursor() as cursor:
+            cursor.execute(_SELECT_FOR_UPDATE_PG, _columns(keys, 4))
+            return {(r, c, p, n): usage for r, c, p, n, usage in cursor.fetchall()}
+    wanted = set(keys)
+    resources, components, periods, usernames = (set(column) for column in _columns(keys, 4))
+    rows = (
         ComponentUsage.objects.select_for_update()
         .filter(
-            resource_id=report.resource_id,
-            component_type=report.component_type,
-            billing_period=period,
-            username=report.username,
+            resource_id__in=resources,
+            component_type__in=components,
+            billing_period__in=periods,
+            username__in=usernames,
         )
-        .first()
+        .order_by("id")
+        .values_list("resource_id", "component_type", "billing_period", "username", "usage")
     )
-    if row is None:
-        return ComponentUsage.objects.create(
-            resource_id=report.resource_id,
-            component_type=report.component_type,
-            billing_period=period,
-            username=report.username,
-            usage=report.usage,
-            reported_at=reported_at,
-        )
-    if row.usage == report.usage:
-        return None
-    row.decreased = report.usage < row.usage
-    row.previous_usage = row.usage
-    row.usage = report.usage
-    row.reported_at = reported_at
-    row.save(update_fields=["usage", "decreased", "previous_usage", "reported_at", "modified"])
-    return row
+    return {(r, c, p, n): usage for r, c, p, n, usage in rows if (r, c, p, n) in wanted}
+
+
+def _upsert(changes: list[_Change], reported_at: datetime) -> None:
+    """Insert or replace each changed row, in one statement."""
+    if _set_based_sql():
+        rows = ((uuid.uuid4(), *c.key, c.usage, c.previous_usage, c.decreased) for c in changes)
+        with _array_cursor() as cursor:
+            now = timezone.now()
+            cursor.execute(_UPSERT_PG, [reported_at, now, now, *_columns(rows, 8)])
+        return
+    ComponentUsage.objects.bulk_create(
+        [
+            ComponentUsage(
+                resource_id=c.key[0],
+                component_type=c.key[1],
+                billing_period=c.key[2],
+                username=c.key[3],
+                usage=c.usage,
+                previous_usage=c.previous_usage,
+                decreased=c.decreased,
+                reported_at=reported_at,
+            )
+            for c in changes
+        ],
+        update_conflicts=True,
+        unique_fields=["resource", "component_type", "billing_period", "username"],
+        update_fields=["usage", "previous_usage", "decreased", "reported_at", "modified"],
+    )
+
+
+# -- events --------------------------------------------------------------------------------------
 
 
 def _amount(value) -> str:
@@ -109,33 +273,35 @@ def _amount(value) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-def _usage_event(row: ComponentUsage, resource: Resource) -> Event:
+def _usage_event(change: _Change, resource: Resource) -> Event:
+    _, component_type, billing_period, username = change.key
     return event_build(
-        "marketplace_component_usage_decreased" if row.decreased else "marketplace_component_usage_reported",
+        "marketplace_component_usage_decreased" if change.decreased else "marketplace_component_usage_reported",
         scope=("resource", resource.uuid),
         customer=resource.project.customer.uuid,
         project=resource.project.uuid,
         offering=resource.offering.uuid,
         context={
-            "component_type": row.component_type,
-            "billing_period": row.billing_period.isoformat(),
-            "username": row.username,
-            "usage": _amount(row.usage),
-            "previous_usage": None if row.previous_usage is None else _amount(row.previous_usage),
+            "component_type": component_type,
+            "billing_period": billing_period.isoformat(),
+            "username": username,
+            "usage": _amount(change.usage),
+            "previous_usage": None if change.previous_usage is None else _amount(change.previous_usage),
             "resource_name": resource.name,
         },
     )
 
 
-def _usage_events_insert(rows: list[ComponentUsage]) -> None:
-    """One event per changed usage row, inserted in one statement."""
-    if not rows:
-        return
+def _usage_events_insert(changes: list[_Change]) -> None:
+    """One event per change, in order, inserted in one statement."""
     resources = Resource.objects.select_related("project__customer", "offering").only(
         "uuid", "name", "project__uuid", "project__customer__uuid", "offering__uuid"
     )
-    resources = resources.in_bulk({row.resource_id for row in rows})
-    events_insert(_usage_event(row, resources[row.resource_id]) for row in rows)
+    resources = resources.in_bulk({change.key[0] for change in changes})
+    events_insert(_usage_event(change, resources[change.key[0]]) for change in changes)
+
+
+# -- current usage -------------------------------------------------------------------------------
 
 
 class _JSONObjectAgg(Aggregate):
@@ -148,17 +314,15 @@ class _JSONObjectAgg(Aggregate):
         return super().as_sql(compiler, connection, function="JSON_GROUP_OBJECT", **extra_context)
 
 
-def _current_usages_refresh(resource_ids: set[int]) -> None:
-    """Each resource's `current_usages`: {component: usage} of this month's whole-resource rows.
+def _current_usages_refresh(resource_ids: set[int], month: date) -> None:
+    """Each resource's `current_usages`: {component: usage} of the month's whole-resource rows.
 
     Built by the database from the stored decimals (no float on the way), in one UPDATE; a
-    resource with no usage this month keeps what it has.
+    resource with no usage that month keeps what it has.
     """
     if not resource_ids:
         return
-    this_month = ComponentUsage.objects.filter(
-        resource_id=OuterRef("pk"), billing_period=timezone.localdate().replace(day=1), username=""
-    )
+    this_month = ComponentUsage.objects.filter(resource_id=OuterRef("pk"), billing_period=month, username="")
     usages = (
         this_month.order_by()
         .values("resource_id")

@@ -1,0 +1,331 @@
+"""Usage records per second through the signed provider API, against the bare SQL upsert of the same rows.
+
+Starts gunicorn (sync workers, as production serves the API) on 127.0.0.1 against a fresh
+PostgreSQL database, registers a provider with its signing key, and creates the resources the
+records name (per resource two components x 50 rows: the whole resource and 49 users, this month).
+Then, in one run:
+
+  * API: the records are pushed in batches of --batch to POST /api/provider/usage/ from --clients
+    threads, each request signed with the provider's key by the site agent's own client; every
+    answer is checked (each record accepted, `imported` equal to the batch);
+  * bare SQL: the same rows, in batches of the same size from as many connections, each batch
+    copied (COPY) into a temporary table and upserted with one INSERT ... ON CONFLICT DO UPDATE
+    (flagging decreases) into a copy of the usage table with its indexes and unique key; the rows
+    are prepared before the clock starts, and there are no events and no current usage;
+  * API again: the first tenth of the batches sent a second time, which must change nothing.
+
+Prints records/s of each, the ratio, the latency per request and the load average while it ran.
+Targets: >= 20,000 records/s through the API and a ratio <= 3.
+
+    .venv/bin/python bench/usage_ingest.py [--records 100000] [--batch 500] [--web-workers 2] [--clients 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "federation_bench_usage"
+COMPONENTS = ("cpu", "gpu")
+ROWS_PER_COMPONENT = 50  # the whole resource and 49 users
+BARE_TABLE = "bench_usage_bare"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=2, help="threads sending batches at once (and SQL connections)")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-usage-"))
+    os.environ.update(
+        {
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+            "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/12"),
+            "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13"),
+            "SECRET_KEY": "bench-secret-key-bench-secret-key-bench-secret-key-0123456789",
+            "DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "FEDERATION_VAR_DIR": str(tmp),
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+    )
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB_NAME], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], check=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from tests.providers.harness import free_port, wait_for
+
+    world = _setup(args.records)
+    batches = [world["records"][i : i + args.batch] for i in range(0, len(world["records"]), args.batch)]
+    port = free_port()
+    log = (tmp / "web.log").open("wb")
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}"]
+    web = subprocess.Popen(
+        [*command, "-w", str(args.web_workers), "--log-level", "warning"], cwd=ROOT, stdout=log, stderr=log
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(url), timeout=60, message="gunicorn")
+        client = _client(world, url)
+        for month in range(1, 2 * args.web_workers + 1):  # every worker loads its code, outside this month
+            _post_checked(client, [{**world["records"][0], "billing_month": f"2000-{month:02}-01"}])
+        load_before = os.getloadavg()
+        api_seconds, latencies = _parallel(batches, args.clients, lambda: lambda batch: _post_checked(client, batch))
+        load_api = os.getloadavg()
+        _check_stored(world)
+        bare_rows = [[_bare_row(world, record) for record in batch] for batch in batches]
+        _bare_table()
+        bare_seconds, _ = _parallel(bare_rows, args.clients, _bare_writer)
+        load_bare = os.getloadavg()
+        resend = batches[: max(1, len(batches) // 10)]
+        resend_seconds, _ = _parallel(resend, args.clients, lambda: lambda b: _post_checked(client, b, 0))
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+
+    records = len(world["records"])
+    api_rate, bare_rate = records / api_seconds, records / bare_seconds
+    resent = sum(len(batch) for batch in resend)
+    print(f"records: {records:,} in {len(batches)} batches of {args.batch} ({len(world['resources'])} resources,")
+    print(f"         {len(COMPONENTS)} components, the whole resource and {ROWS_PER_COMPONENT - 1} users each)")
+    print(f"gunicorn sync workers: {args.web_workers}; client threads / SQL connections: {args.clients}; "
+          f"cores: {os.cpu_count()}")  # fmt: skip
+    print(f"load average (1, 5, 15 min) before: {_load(load_before)}; after the API: {_load(load_api)}; "
+          f"after the bare SQL: {_load(load_bare)}")  # fmt: skip
+    print(f"API (signed POST /api/provider/usage/): {api_seconds:7.2f} s  {api_rate:9,.0f} records/s")
+    print(f"    per request: p50 {_ms(statistics.median(latencies))} ms, p95 {_ms(_p95(latencies))} ms")
+    print(f"bare SQL (COPY + INSERT ON CONFLICT):   {bare_seconds:7.2f} s  {bare_rate:9,.0f} records/s")
+    print(f"ratio API / bare SQL:                   {api_seconds / bare_seconds:7.2f}")
+    print(f"sent again ({resent:,} records, nothing changes): {resent / resend_seconds:9,.0f} records/s")
+    print("targets: >= 20,000 records/s through the API; ratio <= 3")
+    return 0
+
+
+def _setup(count: int) -> dict:
+    from django.conf import settings
+
+    from marketplace.models import Resource
+    from tests.factories import (
+        CustomerFactory,
+        OfferingComponentFactory,
+        ProjectFactory,
+        ProviderFactory,
+        ProviderOfferingFactory,
+        SiteKeys,
+        agent_offering,
+    )
+
+    keys = SiteKeys("bench-usage")
+    org = CustomerFactory(name="Bench site")
+    provider = ProviderFactory(slug=keys.slug, name="Bench site", customer=org, jwks=keys.jwks)
+    offering = agent_offering(customer=org, name="Bench HPC", component={"max_value": 10**6})
+    OfferingComponentFactory(offering=offering, type="gpu", name="GPU", billing_type="usage", limit_period="")
+    ProviderOfferingFactory(offering=offering, provider=provider)
+    project = ProjectFactory(name="Bench project")
+    per_resource = len(COMPONENTS) * ROWS_PER_COMPONENT
+    resources = Resource.objects.bulk_create(
+        Resource(name=f"alloc-{i}", slug=f"alloc-{i}", offering=offering, project=project, state="OK")
+        for i in range(-(-count // per_resource))
+    )
+    month = _this_month().isoformat()
+    records = []
+    for i, resource in enumerate(resources):
+        for component in COMPONENTS:
+            for j in range(ROWS_PER_COMPONENT):
+                records.append(
+                    {
+                        "cursor": len(records) + 1,
+                        "resource_uuid": str(resource.uuid),
+                        "backend_id": f"acct-{i}",
+                        "component_type": component,
+                        "billing_month": month,
+                        "amount": f"{(i * 7 + j) % 1000}.{j:02}",
+                        "username": f"user-{j:03}" if j else "",
+                    }
+                )
+    return {
+        "keys": keys,
+        "audience": settings.FEDERATION_ID,
+        "resources": {str(r.uuid): r.id for r in resources},
+        "records": records[:count],
+    }
+
+
+def _this_month():
+    from django.utils import timezone
+
+    return timezone.localdate().replace(day=1)
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url + "/.well-known/jwks.json", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _client(world, url):
+    from site_agent.orchestrator import OrchestratorClient
+
+    keys = world["keys"]
+    return OrchestratorClient(
+        url=url, audience=world["audience"], provider_id=keys.slug, private_key=keys.key, kid=keys.kid, timeout=120
+    )
+
+
+def _post_checked(client, batch: list[dict], expect_imported: int | None = -1) -> None:
+    """POST one batch; every record must be accepted, and `imported` be the batch (or `expect_imported`)."""
+    from site_agent.orchestrator import USAGE_PATH
+
+    answer = client.post(USAGE_PATH, {"records": batch})
+    assert answer.status_code == 200, (answer.status_code, answer.text[:300])
+    body = answer.json()
+    refused = [result for result in body["results"] if not result["accepted"]]
+    assert not refused, refused[:3]
+    if expect_imported is not None:
+        assert body["imported"] == (len(batch) if expect_imported == -1 else expect_imported), body["imported"]
+
+
+def _parallel(batches: list, clients: int, make_worker) -> tuple[float, list[float]]:
+    """Run `worker(batch)` over every batch from `clients` threads; (wall seconds, latency per batch)."""
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for batch in batches:
+        todo.put(batch)
+    latencies: list[float] = []
+    errors: list[BaseException] = []
+
+    def run():
+        worker = make_worker()
+        while not errors:
+            try:
+                batch = todo.get_nowait()
+            except queue.Empty:
+                return
+            started = time.perf_counter()
+            try:
+                worker(batch)
+            except BaseException as exc:  # noqa: BLE001  (reported after the threads stop)
+                errors.append(exc)
+                return
+            latencies.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return seconds, latencies
+
+
+def _check_stored(world) -> None:
+    from accounting.models import ComponentUsage
+    from events.models import Event
+    from marketplace.models import Resource
+
+    count = len(world["records"])
+    month = _this_month()
+    stored = ComponentUsage.objects.filter(billing_period=month).count()
+    assert stored == count, stored
+    events = Event.objects.filter(event_type="marketplace_component_usage_reported", context__billing_period=str(month))
+    assert events.count() == count, events.count()
+    refreshed = Resource.objects.filter(id__in=world["resources"].values()).exclude(current_usages={}).count()
+    assert refreshed == len(world["resources"]), refreshed
+
+
+def _bare_row(world, record: dict) -> tuple:
+    return (
+        world["resources"][record["resource_uuid"]],
+        record["component_type"],
+        record["billing_month"],
+        record["username"],
+        Decimal(record["amount"]),
+    )
+
+
+def _bare_table() -> None:
+    from django.db import connection
+
+    from accounting.models import ComponentUsage
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {BARE_TABLE}")
+        cursor.execute(f"CREATE TABLE {BARE_TABLE} (LIKE {ComponentUsage._meta.db_table} INCLUDING ALL)")
+
+
+BARE_UPSERT = f"""
+    INSERT INTO {BARE_TABLE} (uuid, resource_id, component_type, billing_period, username, usage, decreased,
+                              description, reported_at, created, modified)
+    SELECT gen_random_uuid(), resource_id, component_type, billing_period, username, usage, false, '',
+           now(), now(), now()
+    FROM bench_usage_in
+    ON CONFLICT (resource_id, component_type, billing_period, username) DO UPDATE SET
+        previous_usage = {BARE_TABLE}.usage,
+        decreased = EXCLUDED.usage < {BARE_TABLE}.usage,
+        usage = EXCLUDED.usage,
+        reported_at = EXCLUDED.reported_at,
+        modified = EXCLUDED.modified
+    WHERE {BARE_TABLE}.usage IS DISTINCT FROM EXCLUDED.usage
+"""  # noqa: S608  (constant names only)
+
+
+def _bare_writer():
+    """A connection of its own and its temporary table; returns the function that upserts one batch."""
+    import psycopg
+
+    conn = psycopg.connect(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://"), autocommit=True)
+    conn.execute(
+        "CREATE TEMP TABLE bench_usage_in (resource_id bigint, component_type text, billing_period date,"
+        " username text, usage numeric) ON COMMIT DELETE ROWS"
+    )
+
+    def write(rows: list[tuple]) -> None:
+        with conn.transaction(), conn.cursor() as cursor:
+            with cursor.copy("COPY bench_usage_in FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(BARE_UPSERT)
+
+    return write
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in load)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def _p95(values: list[float]) -> float:
+    return sorted(values)[int(0.95 * (len(values) - 1))]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
