@@ -23,10 +23,6 @@ def register_scope(scope_type: str, visible_uuids: VisibleUuids) -> None:
     _scopes[scope_type] = visible_uuids
 
 
-def scope_types() -> tuple[str, ...]:
-    return tuple(sorted(_scopes))
-
-
 def scope_visible(user, scope_type: str, scope_uuid) -> bool:
     """Whether the user may see the object (staff and support see every object that exists)."""
     visible_uuids = _scopes.get(scope_type)
