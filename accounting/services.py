@@ -12,7 +12,9 @@ A batch of reports is written set-based, in a fixed number of statements whateve
    Django's `bulk_create(update_conflicts=True)` writes the same statement);
 4. one UPDATE refreshes `Resource.current_usages` of the resources whose whole-resource row of
    this month changed;
-5. each change is recorded as an event (`marketplace_component_usage_reported`, or
+5. the usage listeners (shares, policies: `register_usage_listener`) are told which resources and
+   months changed, to update what depends on usage with a fixed number of statements of their own;
+6. each change is recorded as an event (`marketplace_component_usage_reported`, or
    `..._decreased`), all of them in one INSERT after one query for the resources they name.
 
 All of it runs in the caller's transaction. Rows are locked in key order (on PostgreSQL; in id
@@ -26,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -61,6 +63,20 @@ class _Change:
     usage: Decimal
     previous_usage: Decimal | None
     decreased: bool
+
+
+UsageListener = Callable[..., None]
+_listeners: list[UsageListener] = []
+
+
+def register_usage_listener(listener: UsageListener) -> None:
+    """Call `listener(resource_ids=set[int], months=set[date])` in the transaction of each batch that changed usage.
+
+    It runs after the rows and the resources' current usage are written, so it reads what the batch
+    stored. It must cost a fixed number of statements whatever the number of resources.
+    """
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def usage_report(*, reports: list[UsageReport], reported_at: datetime | None = None) -> int:
@@ -118,6 +134,8 @@ def _write(reports: list[UsageReport], reported_at: datetime) -> list[int]:
         _upsert([final[key] for key in sorted(final)], reported_at)
         this_month = timezone.localdate().replace(day=1)
         _current_usages_refresh({key[0] for key in final if key[2] == this_month and key[3] == ""}, this_month)
+        for listener in _listeners:
+            listener(resource_ids={key[0] for key in final}, months={key[2] for key in final})
         _usage_events_insert(changes)
     return outcomes
 

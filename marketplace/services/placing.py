@@ -37,6 +37,7 @@ from marketplace.models import (
 )
 from marketplace.permissions import can_order, can_review_as_consumer
 
+from ..checks import order_checks_run
 from ..processors import capabilities
 from ._state import record_created, set_state
 from .outcomes import RESOURCE_STATE_WHILE_OPEN
@@ -201,6 +202,7 @@ def order_create(
             "The offering has terms of service; set this to true to accept them.", field="accepting_terms_of_service"
         )
     with transaction.atomic():
+        order_checks_run(order_type=OrderType.CREATE, project=project, offering=offering, limits=limits)
         resource = _new_resource(
             actor=actor, project=project, offering=offering, plan=plan, attributes=attributes, limits=limits
         )
@@ -237,6 +239,13 @@ def resource_update_limits(
         new_limits = validate_limits(list(offering.components.all()), {**resource.limits, **(limits or {})})
         if new_limits == resource.limits and plan == resource.plan:
             raise ValidationFailed("The new limits equal the current ones; nothing to change.", field="limits")
+        order_checks_run(
+            order_type=OrderType.UPDATE,
+            project=resource.project,
+            offering=offering,
+            limits=new_limits,
+            resource=resource,
+        )
         return _place(
             order_type=OrderType.UPDATE,
             actor=actor,
