@@ -14,8 +14,10 @@ A batch of reports is written set-based, in a fixed number of statements whateve
    this month changed;
 5. the usage listeners (shares, policies: `register_usage_listener`) are told which resources and
    months changed, to update what depends on usage with a fixed number of statements of their own;
-6. each change is recorded as an event (`marketplace_component_usage_reported`, or
-   `..._decreased`), all of them in one INSERT after one query for the resources they name.
+6. each change of a resource's total (the row without a username) is recorded as an event
+   (`marketplace_component_usage_reported`, or `..._decreased`), and so is every decrease of a
+   per-user row; all of them in one INSERT after one query for the resources they name. A per-user
+   row that grows is a detail of its resource's total and records no event of its own.
 
 All of it runs in the caller's transaction. Rows are locked in key order (on PostgreSQL; in id
 order elsewhere), so two batches that share rows wait for each other instead of deadlocking.
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -136,7 +137,7 @@ def _write(reports: list[UsageReport], reported_at: datetime) -> list[int]:
         _current_usages_refresh({key[0] for key in final if key[2] == this_month and key[3] == ""}, this_month)
         for listener in _listeners:
             listener(resource_ids={key[0] for key in final}, months={key[2] for key in final})
-        _usage_events_insert(changes)
+        _usage_events_insert([change for change in changes if change.key[3] == "" or change.decreased])
     return outcomes
 
 
@@ -186,10 +187,10 @@ _SELECT_FOR_UPDATE_PG = f"""
 _UPSERT_PG = f"""
     INSERT INTO {_TABLE} (uuid, {_KEY_COLUMNS}, usage, previous_usage, decreased,
                           description, reported_at, created, modified)
-    SELECT k.uuid, k.resource_id, k.component_type, k.billing_period, k.username, k.usage, k.previous_usage,
-           k.decreased, '', %s, %s, %s
-    FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::date[], %s::text[], %s::numeric[], %s::numeric[],
-                %s::boolean[]) AS k(uuid, {_KEY_COLUMNS}, usage, previous_usage, decreased)
+    SELECT gen_random_uuid(), k.resource_id, k.component_type, k.billing_period, k.username, k.usage,
+           k.previous_usage, k.decreased, '', %s, %s, %s
+    FROM unnest(%s::bigint[], %s::text[], %s::date[], %s::text[], %s::numeric[], %s::numeric[],
+                %s::boolean[]) AS k({_KEY_COLUMNS}, usage, previous_usage, decreased)
     ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET
         usage = EXCLUDED.usage,
         previous_usage = EXCLUDED.previous_usage,
@@ -258,10 +259,10 @@ def _stored_usages(keys: list[Key]) -> dict[Key, Decimal]:
 def _upsert(changes: list[_Change], reported_at: datetime) -> None:
     """Insert or replace each changed row, in one statement."""
     if _set_based_sql():
-        rows = ((uuid.uuid4(), *c.key, c.usage, c.previous_usage, c.decreased) for c in changes)
+        rows = ((*c.key, c.usage, c.previous_usage, c.decreased) for c in changes)
         with _array_cursor() as cursor:
             now = timezone.now()
-            cursor.execute(_UPSERT_PG, [reported_at, now, now, *_columns(rows, 8)])
+            cursor.execute(_UPSERT_PG, [reported_at, now, now, *_columns(rows, 7)])
         return
     ComponentUsage.objects.bulk_create(
         [
@@ -312,6 +313,8 @@ def _usage_event(change: _Change, resource: Resource) -> Event:
 
 def _usage_events_insert(changes: list[_Change]) -> None:
     """One event per change, in order, inserted in one statement."""
+    if not changes:
+        return
     resources = Resource.objects.select_related("project__customer", "offering").only(
         "uuid", "name", "project__uuid", "project__customer__uuid", "offering__uuid"
     )

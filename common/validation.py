@@ -54,11 +54,12 @@ def validate_json_storable(value) -> None:
 
 def json_depth_exceeds(value, max_depth: int = JSON_MAX_DEPTH) -> bool:
     """Whether lists and objects in `value` nest deeper than `max_depth` (without recursion)."""
-    stack = [(value, 1)]
+    containers = (dict, list)
+    stack = [(value, 1)] if isinstance(value, containers) else []
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > max_depth:
-                return True
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+        if depth > max_depth:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))  # scalars end here
     return False
