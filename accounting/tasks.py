@@ -2,12 +2,15 @@
 
 from celery import shared_task
 
+from common.wakeups import wake_done
+
 from .invoicing import services as invoicing
 
 
 @shared_task(name="accounting.recompute_invoices")
 def recompute_invoices() -> int:
-    """Every few minutes: recompute the pending invoices whose usage or orders changed since they were computed."""
+    """Woken after usage arrives, and every few minutes: recompute the pending invoices whose inputs changed."""
+    wake_done(invoicing.RECOMPUTE_WAKE_KEY)
     return invoicing.invoices_recompute_due()
 
 

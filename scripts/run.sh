@@ -40,7 +40,8 @@ name = "local"
 components = ["cpu_k_hours", "storage_tb"]
 
 [usage]
-sample_interval = 30
+sample_interval = 10
+push = true
 TOML
 .venv/bin/python -m site_agent --config "$FEDERATION_VAR_DIR/agent-demo/agent.toml" jwks >"$FEDERATION_VAR_DIR/agent-demo/jwks.json"
 $PY manage.py register_provider demo --name "Demo site" --domain "127.0.0.1:$AGENT_PORT" --no-https \

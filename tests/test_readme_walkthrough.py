@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -203,6 +204,41 @@ def test_docs_marketplace_walkthrough_runs_against_make_run(make_run):
     assert (resource["state"], resource["backend_id"]) == ("Terminated", "hpc_climate_cpu")
     assert resource["limits"] == {"cpu_k_hours": 250, "storage_tb": 2}
     assert '"Terminated"\nRESULT' in result.stdout  # what the last step prints
+
+
+def test_docs_usage_walkthrough_runs_against_make_run(make_run):
+    """docs/usage.md's month of usage, cost, invoice and report, as written, against what the demo agent reports."""
+    script = make_run.document(
+        REPO / "docs" / "usage.md", "## Allocator walk-through: a month's usage, cost, invoice and report"
+    )
+    script += '\nprintf "RESULT %s %s\\n" "$RESOURCE_UUID" "$INVOICE_UUID"\n'
+    workdir = make_run.root / "usage"
+    workdir.mkdir()
+    result = bash(script, cwd=workdir, env=plain_env())
+    assert result.returncode == 0, explain(result, make_run.var / "log")
+
+    found = re.search(r"^RESULT ([0-9a-f-]{36}) ([0-9a-f-]{36})$", result.stdout, flags=re.MULTILINE)
+    assert found, explain(result, make_run.var / "log")
+    resource_uuid, invoice_uuid = found.groups()
+    out = result.stdout
+    assert "cpu_k_hours: 100 of 400 since start, 25 %" in out, out
+    assert "storage_tb: 0.5 of 2 since start, 25 %" in out, out
+    items = {
+        item["component_type"]: item for item in make_run.get(f"/api/invoice-items/?resource_uuid={resource_uuid}")
+    }
+    assert {t: (Decimal(i["quantity"]), Decimal(i["price"])) for t, i in items.items()} == {
+        "cpu_k_hours": (Decimal(400), Decimal(4000)),
+        "storage_tb": (Decimal(2), Decimal(10)),
+    }
+    invoice = make_run.get(f"/api/invoices/{invoice_uuid}/")
+    assert (invoice["state"], invoice["customer_name"]) == ("pending", "Demo University")
+    assert Decimal(invoice["total"]) >= Decimal(4010)  # this resource's lines, and any other of the customer's
+    assert f"invoice {invoice['year']}-{invoice['month']} of Demo University: pending, total {invoice['total']}" in out
+    lines = [line for line in out.splitlines() if line.startswith("group,") or ",Ocean models," in line]
+    assert lines[0] == "group,group_name,month,component_type,usage,limit,cost,utilisation"
+    rows = {row.split(",")[3]: row.split(",") for row in lines[1:]}
+    assert (rows["cpu_k_hours"][4], Decimal(rows["cpu_k_hours"][6])) == ("100", Decimal(4000)), lines
+    assert (rows["storage_tb"][4], Decimal(rows["storage_tb"][6])) == ("0.5", Decimal(10)), lines
 
 
 def _portal_login(url: str, username: str, password: str) -> requests.Session:

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.exceptions import InvalidTransition, ValidationFailed
+from common.wakeups import wake_after_commit
 from federation.models import Customer
 
 from . import selectors
@@ -88,6 +89,20 @@ def invoice_recompute(*, customer: Customer, year: int, month: int) -> Invoice:
         invoice.currency = settings.CURRENCY
         invoice.save(update_fields=["total", "currency", "modified"])
     return invoice
+
+
+RECOMPUTE_WAKE_KEY = "accounting:invoices-recompute-wake"
+
+
+def invoices_wake_recompute(*, resource_ids: set[int], months: set[date]) -> None:
+    """A usage listener: after the batch commits, queue a recompute of the invoices it changed.
+
+    One run stands for every batch committed before it starts (the wake key), so a stream of
+    batches costs a recompute every few seconds, not one per batch; beat runs it too.
+    """
+    from ..tasks import recompute_invoices
+
+    wake_after_commit(recompute_invoices, key=RECOMPUTE_WAKE_KEY)
 
 
 def invoices_recompute_due(*, today: date | None = None) -> int:
