@@ -1,19 +1,29 @@
 """Writes of accounting: usage reports from providers land here, with the resources' current usage.
 
-A batch of reports is written set-based, in a fixed number of statements whatever its size:
+A batch of reports is written set-based, in a fixed number of statements whatever its size.
+On PostgreSQL, when every report names a different row (what providers send):
+
+1. one INSERT … ON CONFLICT (resource, component_type, billing_period, username) DO UPDATE reads,
+   compares and writes: a report equal to what its row holds leaves the row untouched; any other
+   replaces the month's amount, and the statement itself sets `previous_usage` to the amount
+   replaced and `decreased` when the new one is lower; it returns the rows it wrote (the rows
+   travel as arrays through `unnest`, in key order).
+
+When a batch names a row twice, or on other databases:
 
 1. one SELECT … FOR UPDATE reads (and locks) the stored rows the batch names;
-2. the reports are walked in order in memory: a report equal to what its row holds changes
-   nothing, any other replaces the month's amount, flagged `decreased` (with `previous_usage`)
-   when it is lower than the amount it replaces — two reports of one row in one batch are taken
-   in turn, exactly as if they had come one after the other;
-3. one INSERT … ON CONFLICT (resource, component_type, billing_period, username) DO UPDATE
-   writes every changed row (on PostgreSQL the rows travel as arrays through `unnest`; elsewhere
-   Django's `bulk_create(update_conflicts=True)` writes the same statement);
+2. the reports are walked in order in memory, with the same rules — two reports of one row in one
+   batch are taken in turn, exactly as if they had come one after the other;
+3. one INSERT … ON CONFLICT DO UPDATE writes every changed row (on PostgreSQL through `unnest`;
+   elsewhere Django's `bulk_create(update_conflicts=True)` writes the same statement).
+
+Then, either way, when anything changed:
+
 4. one UPDATE refreshes `Resource.current_usages` of the resources whose whole-resource row of
    this month changed;
-5. the usage listeners (shares, policies: `register_usage_listener`) are told which resources and
-   months changed, to update what depends on usage with a fixed number of statements of their own;
+5. the usage listeners (shares, policies, invoices: `register_usage_listener`) are told which
+   resources and months changed, to update what depends on usage with a fixed number of
+   statements of their own;
 6. each change of a resource's total (the row without a username) is recorded as an event
    (`marketplace_component_usage_reported`, or `..._decreased`), and so is every decrease of a
    per-user row; all of them in one INSERT after one query for the resources they name. A per-user
@@ -21,8 +31,8 @@ A batch of reports is written set-based, in a fixed number of statements whateve
 
 All of it runs in the caller's transaction. Rows are locked in key order (on PostgreSQL; in id
 order elsewhere), so two batches that share rows wait for each other instead of deadlocking.
-Two transactions writing the *first* report of the same row at the same moment both succeed: the
-later one waits at the conflict and its amount wins, flagged as if the row had been new.
+Two transactions writing the same row at the same moment both succeed: the later one waits at the
+conflict, and its amount wins, compared with the amount the first one wrote.
 """
 
 from __future__ import annotations
@@ -128,15 +138,19 @@ def _write(reports: list[UsageReport], reported_at: datetime) -> list[int]:
     if not reports:
         return []
     keys = [_key(report) for report in reports]
-    stored = _stored_usages(sorted(set(keys)))
-    changes, outcomes = _walk(reports, keys, stored)
+    if _set_based_sql() and len(set(keys)) == len(keys):
+        changes, outcomes = _upsert_returning(reports, keys, reported_at)
+    else:
+        changes, outcomes = _walk(reports, keys, _stored_usages(sorted(set(keys))))
+        if changes:
+            final = {change.key: change for change in changes}  # the last change of each row stands
+            _upsert([final[key] for key in sorted(final)], reported_at)
     if changes:
-        final = {change.key: change for change in changes}  # the last change of each row stands
-        _upsert([final[key] for key in sorted(final)], reported_at)
+        changed = {change.key for change in changes}
         this_month = timezone.localdate().replace(day=1)
-        _current_usages_refresh({key[0] for key in final if key[2] == this_month and key[3] == ""}, this_month)
+        _current_usages_refresh({key[0] for key in changed if key[2] == this_month and key[3] == ""}, this_month)
         for listener in _listeners:
-            listener(resource_ids={key[0] for key in final}, months={key[2] for key in final})
+            listener(resource_ids={key[0] for key in changed}, months={key[2] for key in changed})
         _usage_events_insert([change for change in changes if change.key[3] == "" or change.decreased])
     return outcomes
 
@@ -197,6 +211,23 @@ _UPSERT_PG = f"""
         decreased = EXCLUDED.decreased,
         reported_at = EXCLUDED.reported_at,
         modified = EXCLUDED.modified
+"""  # noqa: S608
+
+
+_UPSERT_RETURNING_PG = f"""
+    INSERT INTO {_TABLE} AS c (uuid, {_KEY_COLUMNS}, usage, previous_usage, decreased,
+                               description, reported_at, created, modified)
+    SELECT gen_random_uuid(), k.resource_id, k.component_type, k.billing_period, k.username, k.usage, NULL, false,
+           '', %s, %s, %s
+    FROM unnest(%s::bigint[], %s::text[], %s::date[], %s::text[], %s::numeric[]) AS k({_KEY_COLUMNS}, usage)
+    ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET
+        previous_usage = c.usage,
+        decreased = EXCLUDED.usage < c.usage,
+        usage = EXCLUDED.usage,
+        reported_at = EXCLUDED.reported_at,
+        modified = EXCLUDED.modified
+    WHERE c.usage IS DISTINCT FROM EXCLUDED.usage
+    RETURNING c.resource_id, c.component_type, c.billing_period, c.username, c.previous_usage, c.decreased
 """  # noqa: S608
 
 
@@ -282,6 +313,33 @@ def _upsert(changes: list[_Change], reported_at: datetime) -> None:
         unique_fields=["resource", "component_type", "billing_period", "username"],
         update_fields=["usage", "previous_usage", "decreased", "reported_at", "modified"],
     )
+
+
+def _upsert_returning(
+    reports: list[UsageReport], keys: list[Key], reported_at: datetime
+) -> tuple[list[_Change], list[int]]:
+    """A batch whose rows are all different, on PostgreSQL: read, compare and write in one statement.
+
+    The upsert itself sets `previous_usage` and `decreased` from the row it replaces, leaves a row
+    holding the same amount untouched, and returns the rows it wrote; a report whose row is not
+    returned changed nothing. Rows are written (and locked) in key order.
+    """
+    order = sorted(range(len(reports)), key=keys.__getitem__)
+    rows = ((*keys[i], reports[i].usage) for i in order)
+    with _array_cursor() as cursor:
+        now = timezone.now()
+        cursor.execute(_UPSERT_RETURNING_PG, [reported_at, now, now, *_columns(rows, 5)])
+        written = {(r, c, p, n): (previous, decreased) for r, c, p, n, previous, decreased in cursor.fetchall()}
+    changes: list[_Change] = []
+    outcomes: list[int] = []
+    for report, key in zip(reports, keys, strict=True):
+        if key not in written:
+            outcomes.append(0)
+            continue
+        previous, decreased = written[key]
+        changes.append(_Change(key=key, usage=report.usage, previous_usage=previous, decreased=decreased))
+        outcomes.append(1)
+    return changes, outcomes
 
 
 # -- events --------------------------------------------------------------------------------------
