@@ -12,6 +12,8 @@ from . import reports
 from .api.reports import report_response
 from .invoicing import admin as invoicing_admin  # noqa: F401  (registers the invoice admin)
 from .models import ComponentUsage
+from .policies import admin as policies_admin  # noqa: F401  (registers the policy admin)
+from .shares import admin as shares_admin  # noqa: F401  (registers the share admin)
 
 
 @admin.register(ComponentUsage)

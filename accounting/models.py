@@ -5,6 +5,8 @@ from django.db import models
 from common.querysets import VisibleQuerySet
 
 from .invoicing.models import Invoice, InvoiceItem, InvoiceState  # noqa: F401  (models of the app)
+from .policies.models import Policy, PolicyFiring  # noqa: F401  (models of the app)
+from .shares.models import Share  # noqa: F401  (models of the app)
 
 
 class ComponentUsageQuerySet(VisibleQuerySet):

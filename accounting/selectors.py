@@ -1,6 +1,8 @@
 """Reads of accounting that the API and the portal share."""
 
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
@@ -35,3 +37,20 @@ def resource_usage(*, user, resource, billing_period: date) -> QuerySet[Componen
         .filter(resource=resource, billing_period=billing_period)
         .order_by("component_type", "username")
     )
+
+
+def monthly_usage(*, resource_ids) -> dict[tuple[int, str], list[tuple[date, Decimal]]]:
+    """{(resource id, component type): [(billing month, usage), …] oldest first}: each resource's whole-
+    resource usage per month over its life, in one query whatever the number of resources or months.
+
+    The per-user rows are left out; callers pass ids already filtered by visibility.
+    """
+    series: dict[tuple[int, str], list[tuple[date, Decimal]]] = defaultdict(list)
+    rows = (
+        ComponentUsage.objects.filter(resource_id__in=resource_ids, username="")
+        .order_by("resource_id", "component_type", "billing_period")
+        .values_list("resource_id", "component_type", "billing_period", "usage")
+    )
+    for resource_id, component_type, month, usage in rows:
+        series[(resource_id, component_type)].append((month, usage))
+    return dict(series)

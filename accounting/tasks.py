@@ -5,6 +5,7 @@ from celery import shared_task
 from common.wakeups import wake_done
 
 from .invoicing import services as invoicing
+from .policies import services as policies
 
 
 @shared_task(name="accounting.recompute_invoices")
@@ -18,3 +19,9 @@ def recompute_invoices() -> int:
 def close_invoices() -> int:
     """Hourly: close last month's invoices (those already closed are left as they are)."""
     return invoicing.invoices_close_previous_month()
+
+
+@shared_task(name="accounting.expire_policy_firings")
+def expire_policy_firings() -> int:
+    """Every few minutes: undo the firings of periods that have ended (blocks lift, paused resources resume)."""
+    return policies.policy_firings_expire()

@@ -7,6 +7,7 @@ CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=0.
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -246,6 +247,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name with another one get a name of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "PolicyScopeTypeEnum": "accounting.policies.models.PolicyScope",
+        "ScopeTypeEnum": "events.services.CONCERNS",  # the webhooks' (its name before policies had one)
+    },
 }
 
 # API tokens: stored hashed, valid for TOKEN_LIFETIME seconds after issue (0 = no expiry).
@@ -325,6 +331,17 @@ CELERY_BEAT_SCHEDULE["accounting-recompute-invoices"] = {
     "schedule": float(os.environ.get("INVOICE_RECOMPUTE_INTERVAL", "300")),
 }
 CELERY_BEAT_SCHEDULE["accounting-close-invoices"] = {"task": "accounting.close_invoices", "schedule": 3600.0}
+# Policies (docs/policies.md): firings of ended periods are undone within this many seconds of the rollover.
+CELERY_BEAT_SCHEDULE["accounting-expire-policy-firings"] = {
+    "task": "accounting.expire_policy_firings",
+    "schedule": float(os.environ.get("POLICY_EXPIRE_INTERVAL", "600")),
+}
+
+# --- Shares (docs/shares.md) ---
+# How far the project shares cut from one customer share may add up beyond it: 1.0 gives out at most
+# the share itself, 1.5 lets the customer's owners promise half as much again, counting on projects
+# not all using theirs (combined usage stays capped at the customer's share whatever this says).
+SHARE_OVERALLOCATION_FACTOR = Decimal(os.environ.get("SHARE_OVERALLOCATION_FACTOR", "1.0"))
 
 # --- Events ---
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 365)  # older events are pruned by beat

@@ -23,7 +23,11 @@ _RESOURCE = ("from_state", "state", "order_uuid", "order_type", "resource_name",
 _ROLE = ("role", "user_uuid", "username", "project_name", "customer_name", "expiration_time")
 _PROJECT = ("project_name", "customer_name", "end_date")
 _PROVIDER = ("provider_slug", "provider_name")
+_PAUSE = ("resource_name", "offering_name", "project_name", "reason")
+_POLICY = ("policy_uuid", "scope_type", "scope_name", "kind", "component_type", "period", "period_start",
+           "period_end", "threshold", "value", "limit", "actions")  # fmt: skip
 _USAGE = ("component_type", "billing_period", "username", "usage", "previous_usage", "resource_name")
+_SHARE = ("offering_name", "component_type", "amount", "start_date", "end_date", "customer_name", "project_name")
 
 EVENT_TYPES: dict[str, EventType] = {
     event.name: event
@@ -79,6 +83,13 @@ EVENT_TYPES: dict[str, EventType] = {
             "The resource's end date is near (sent the configured days before it).",
             ("resource_name", "project_name", "end_date", "days_left"),
         ),
+        EventType(
+            "marketplace_resource_pause_succeeded",
+            "resource",
+            "The resource was paused at its provider (no new work; data kept).",
+            _PAUSE,
+        ),
+        EventType("marketplace_resource_resume_succeeded", "resource", "The paused resource was resumed.", _PAUSE),
         # Roles: scoped to the project or customer the role is on.
         EventType("role_granted", "project|customer", "Someone was given a role.", _ROLE),
         EventType("role_revoked", "project|customer", "Someone's role was taken away.", _ROLE),
@@ -111,6 +122,17 @@ EVENT_TYPES: dict[str, EventType] = {
             "resource",
             "A usage report lowered a total reported before (a correction).",
             _USAGE,
+        ),
+        # Shares: scoped to the customer (a customer's share) or the project (a project's share).
+        EventType("share_granted", "project|customer", "A customer or a project was given a share.", _SHARE),
+        EventType("share_changed", "project|customer", "A share's amount or dates changed.", (*_SHARE, "changed")),
+        # Policies: scoped to the project or customer they limit (an offering's: its provider organisation).
+        EventType("policy_fired", "project|customer", "A policy's threshold was reached this period.", _POLICY),
+        EventType(
+            "policy_firing_undone",
+            "project|customer",
+            "A firing's effects were undone (period over, limit raised, policy deleted).",
+            (*_POLICY, "reason"),
         ),
     )
 }

@@ -188,8 +188,8 @@ class OrderAdmin(ReadOnlyAdmin):
 
 @admin.register(Resource)
 class ResourceAdmin(ReadOnlyAdmin):
-    list_display = ("name", "state", "offering", "project", "backend_id", "end_date", "created")
-    list_filter = ("state", "offering__type")
+    list_display = ("name", "state", "paused", "offering", "project", "backend_id", "end_date", "created")
+    list_filter = ("state", "paused", "offering__type")
     search_fields = ("name", "slug", "uuid", "backend_id", "project__name", "offering__name")
     list_select_related = ("offering", "project")
     inlines = [ResourceStateChangeInline]

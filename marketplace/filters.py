@@ -94,6 +94,7 @@ class ResourceFilter(django_filters.FilterSet):
     provider_uuid = django_filters.UUIDFilter(field_name="offering__customer__uuid")
     state = StateFilter(choices=ResourceState.choices)
     backend_id = django_filters.CharFilter(lookup_expr="exact")
+    paused = django_filters.BooleanFilter()
     o = django_filters.OrderingFilter(fields=("name", "created", "modified", "state"))
 
     class Meta:

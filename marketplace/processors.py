@@ -12,6 +12,11 @@ Other apps fill the registry in their `AppConfig.ready()`:
     register_default_processor(ProviderProcessor())             # every type without its own processor
 
 Lookup order: the processor registered for the type, then the default processor, then the manual one.
+
+A processor may also carry out pausing: `pause(resource, paused, reason)` is called by `resource_pause` and
+`resource_resume` inside their transaction, under the resource's row lock, with the same rule as
+`submit` (write an outbox row, never call the network). A processor without `pause` takes the change
+as recorded (a person carries it out, as with manual orders).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .models import Order
+    from .models import Order, Resource
 
 MANUAL_TYPE = "manual"
 
@@ -27,6 +32,11 @@ MANUAL_TYPE = "manual"
 class OrderProcessor(Protocol):
     def submit(self, order: Order) -> None:
         """Start carrying out an order that has just entered `executing`."""
+
+
+class PausingProcessor(Protocol):
+    def pause(self, resource: Resource, paused: bool, reason: str = "") -> None:
+        """Hand a pause (`paused=True`) or a resume (`False`) of the locked resource to its site."""
 
 
 class Capabilities(Protocol):
@@ -43,6 +53,9 @@ class ManualProcessor:
     """Does nothing: a person completes the order in the admin or through `set_state_done`."""
 
     def submit(self, order: Order) -> None:
+        return None
+
+    def pause(self, resource: Resource, paused: bool, reason: str = "") -> None:
         return None
 
 
@@ -72,6 +85,11 @@ def capabilities(offering) -> Capabilities | None:
     """The capabilities of the offering's site, or None when nothing restricts it (manual offerings)."""
     describe = getattr(get_processor(offering.type), "capabilities", None)
     return describe(offering) if describe else None
+
+
+def pause_handler(offering_type: str):
+    """The processor's `pause(resource, paused, reason)`, or None when its changes are carried out by hand."""
+    return getattr(get_processor(offering_type), "pause", None)
 
 
 _offering_related: list[str] = []

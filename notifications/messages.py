@@ -169,6 +169,30 @@ def resource_ending(event: Event) -> Notice:
     )
 
 
+def policy_fired(event: Event) -> Notice:
+    context = event.context
+    what = "cost" if context.get("kind") == "cost" else f"usage of {context.get('component_type', '')}"
+    scope = f"{context.get('scope_type', '')} {context.get('scope_name', '')}"
+    if event.project_uuid and context.get("scope_type") == "project":
+        url = portal_url("portal-project", uuid=event.project_uuid)
+    else:
+        url = portal_url()
+    return _notice(
+        "usage",
+        f"The {what} of {scope} reached {context.get('threshold')}% of its limit",
+        "policy_fired",
+        url,
+        what=what,
+        scope=scope,
+        threshold=context.get("threshold", ""),
+        value=context.get("value", ""),
+        limit=context.get("limit", ""),
+        period_start=context.get("period_start", ""),
+        period_end=context.get("period_end", ""),
+        actions=[a for a in context.get("actions", []) if a != "notify"],
+    )
+
+
 def _when(value) -> str | None:
     """An ISO time from an event's context as people read it: 2030-01-31 12:00 UTC."""
     moment = parse_datetime(value) if isinstance(value, str) else None

@@ -25,7 +25,13 @@ ORDER_OUTCOMES = ("marketplace_order_completed", "marketplace_order_failed", "ma
 MEMBERSHIP = ("role_granted", "role_revoked", "role_expired")
 PROJECT_ENDING = ("project_ending", "project_ended")
 RESOURCE_ENDING = ("marketplace_resource_ending", "marketplace_resource_terminate_succeeded")
-HANDLED = frozenset((*ORDER_WAITING, *ORDER_OUTCOMES, *MEMBERSHIP, *PROJECT_ENDING, *RESOURCE_ENDING))
+POLICY_FIRED = ("policy_fired",)
+HANDLED = frozenset((*ORDER_WAITING, *ORDER_OUTCOMES, *MEMBERSHIP, *PROJECT_ENDING, *RESOURCE_ENDING, *POLICY_FIRED))
+
+
+def notifies(event: Event) -> bool:
+    """A policy's firing is mailed only when `notify` is among the threshold's actions."""
+    return event.event_type in POLICY_FIRED and "notify" in (event.context.get("actions") or [])
 
 
 def reachable(user: User | None) -> bool:
@@ -46,6 +52,7 @@ class Audience:
     owners: dict[int, list[User]] = field(default_factory=lambda: defaultdict(list))  # customer id →
     managers: dict[int, list[User]] = field(default_factory=lambda: defaultdict(list))  # project id →
     managers_by_uuid: dict[uuid.UUID, list[User]] = field(default_factory=lambda: defaultdict(list))  # project uuid →
+    owners_by_uuid: dict[uuid.UUID, list[User]] = field(default_factory=lambda: defaultdict(list))  # customer uuid →
     resource_projects: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     staff_copies: list[User] = field(default_factory=list)
 
@@ -92,22 +99,27 @@ class Audience:
                 elif order.state == OrderState.PENDING_PROVIDER:
                     owner_customers.add(order.offering.customer_id)
         ending = {self.project_of(e) for e in events if e.event_type in (*PROJECT_ENDING, *RESOURCE_ENDING)} - {None}
-        if not (owner_customers or manager_projects or ending):
+        policies = [e for e in events if notifies(e)]
+        ending |= {e.project_uuid for e in policies if e.scope_type == "project"}
+        owner_keys = {e.customer_uuid for e in policies} - {None}
+        if not (owner_customers or manager_projects or ending or owner_keys):
             return
         grants = (
             RoleGrant.objects.active()
             .filter(
                 Q(role__name=RoleName.CUSTOMER_OWNER, customer_id__in=owner_customers)
+                | Q(role__name=RoleName.CUSTOMER_OWNER, customer__uuid__in=owner_keys)
                 | Q(role__name=RoleName.PROJECT_MANAGER, project_id__in=manager_projects)
                 | Q(role__name=RoleName.PROJECT_MANAGER, project__uuid__in=ending)
             )
             .select_related("user")
-            .annotate(role_name=F("role__name"), project_key=F("project__uuid"))
+            .annotate(role_name=F("role__name"), project_key=F("project__uuid"), customer_key=F("customer__uuid"))
             .order_by("user_id")
         )
         for grant in grants:
             if grant.role_name == RoleName.CUSTOMER_OWNER:
                 self.owners[grant.customer_id].append(grant.user)
+                self.owners_by_uuid[grant.customer_key].append(grant.user)
             else:
                 self.managers[grant.project_id].append(grant.user)
                 self.managers_by_uuid[grant.project_key].append(grant.user)
@@ -133,6 +145,11 @@ class Audience:
 
     def project_managers(self, project_uuid) -> list[User]:
         return _unique(self.managers_by_uuid.get(project_uuid, []))
+
+    def policy_recipients(self, event: Event) -> list[User]:
+        """A policy's firing: the project's managers (a project's policy) and the organisation's owners."""
+        managers = self.managers_by_uuid.get(event.project_uuid, []) if event.scope_type == "project" else []
+        return _unique([*managers, *self.owners_by_uuid.get(event.customer_uuid, [])])
 
 
 def _unique(people: list[User]) -> list[User]:

@@ -72,6 +72,9 @@ class ProviderClient:
     def submit_memberships(self, changes: list[dict]) -> dict:
         return self._call("POST", "/memberships", {"changes": changes})
 
+    def submit_pauses(self, changes: list[dict]) -> dict:
+        return self._call("POST", "/resources/pause", {"changes": changes})
+
     def manifest(self) -> dict:
         return self._call("GET", "/manifest")
 

@@ -98,6 +98,7 @@ class OutboxMessage(models.Model):
     class Kind(models.TextChoices):
         ORDER = "order"
         MEMBERSHIP = "membership"
+        PAUSE = "pause"
 
     class State(models.TextChoices):
         PENDING = "pending"

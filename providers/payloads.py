@@ -1,4 +1,4 @@
-"""What we tell providers about orders and memberships, in the protocol's shapes."""
+"""What we tell providers about orders, memberships and pauses, in the protocol's shapes."""
 
 from __future__ import annotations
 
@@ -68,4 +68,16 @@ def membership_change(grant: RoleGrant, action: str, username: str | None) -> di
         "username": username,
         "role": grant.role.name,
         "action": action,
+    }
+
+
+def pause_change(resource, *, paused: bool, sequence: int, reason: str) -> dict:
+    """A pause (or resume) of the resource; `sequence` only grows for a resource (see protocol.messages.pausing)."""
+    return {
+        "change_id": f"{resource.uuid.hex}-{sequence}",
+        "resource_uuid": str(resource.uuid),
+        "backend_id": resource.backend_id or "",
+        "sequence": sequence,
+        "paused": paused,
+        "reason": reason[:500],
     }

@@ -1,7 +1,10 @@
 from django.core.exceptions import ObjectDoesNotExist
 
+from common.exceptions import Conflict
+from protocol.messages import PAUSE_FEATURE
+
 from .selectors import provider_for_offering
-from .services import outbox_add_order
+from .services import outbox_add_order, outbox_add_pause
 
 
 class ManifestCapabilities:
@@ -34,6 +37,17 @@ class ProviderProcessor:
         provider = provider_for_offering(order.offering)
         if provider is not None:
             outbox_add_order(provider=provider, order=order)
+
+    def pause(self, resource, paused: bool, reason: str = "") -> None:
+        """Queue the pause or resume for the provider; refused (409) when its manifest cannot pause."""
+        provider = provider_for_offering(resource.offering)
+        if provider is None:
+            return
+        if not ManifestCapabilities(provider.manifest).feature_enabled(PAUSE_FEATURE):
+            raise Conflict(
+                f"The provider {provider.name} cannot pause resources: its manifest does not offer {PAUSE_FEATURE}."
+            )
+        outbox_add_pause(provider=provider, resource=resource, paused=paused, reason=reason)
 
     def capabilities(self, offering) -> ManifestCapabilities | None:
         """The manifest of the offering's provider (None for offerings no provider runs)."""

@@ -56,6 +56,21 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The demo agent first: the pulls worker reads its manifest (what it can do, pausing included) as
+# soon as it starts, from the pull queued when the provider was registered or updated.
+if [ -x scripts/demo-agent.sh ]; then
+  scripts/demo-agent.sh >"$FEDERATION_VAR_DIR/log/agent.log" 2>&1 &
+  pids+=($!)
+  .venv/bin/python - "$AGENT_PORT" <<'PY'
+import sys, time, urllib.request
+for _ in range(100):  # up to 20 s
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1)
+        break
+    except OSError:
+        time.sleep(0.2)
+PY
+fi
 # Pulls from providers have a worker of their own, so a provider that hangs cannot hold up deliveries.
 .venv/bin/celery -A config worker -n deliveries@%h -Q celery --loglevel INFO --concurrency 2 \
   >"$FEDERATION_VAR_DIR/log/worker.log" 2>&1 &
@@ -65,10 +80,6 @@ pids+=($!)
 pids+=($!)
 .venv/bin/celery -A config beat --loglevel INFO >"$FEDERATION_VAR_DIR/log/beat.log" 2>&1 &
 pids+=($!)
-if [ -x scripts/demo-agent.sh ]; then
-  scripts/demo-agent.sh >"$FEDERATION_VAR_DIR/log/agent.log" 2>&1 &
-  pids+=($!)
-fi
 echo
 echo "Portal: $FEDERATION_URL/  (log in as demo-staff / demo-password-change-me; admin $FEDERATION_URL/admin/)"
 echo "API:    $FEDERATION_URL/api/docs/  (Swagger UI; the OpenAPI schema at $FEDERATION_URL/api/schema/)"

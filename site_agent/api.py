@@ -13,6 +13,7 @@ from protocol.messages import (
     MembershipChanges,
     OrderBatch,
     OrderItem,
+    PauseChanges,
     ProtocolError,
     VerifyRequest,
 )
@@ -45,6 +46,7 @@ def routes(agent: Agent) -> list[Route]:
         Route("GET", "/usage", api.usage),
         Route("POST", "/verify", api.verify),
         Route("POST", "/memberships", api.memberships),
+        Route("POST", "/resources/pause", api.pauses),
         Route("POST", "/connections", api.connections),
         Route("GET", "/connect/([A-Za-z0-9_-]{16,100})", api.connect_form, signed=False),
         Route("POST", "/connect/([A-Za-z0-9_-]{16,100})", api.connect_submit, signed=False),
@@ -84,6 +86,8 @@ class Api:
 
     def manifest(self, request: Request):
         described = dict(self.agent.backend.describe_manifest())
+        # Whether the site can pause is the backend's to say, not its configuration's.
+        described["features"] = {**described.get("features", {}), "resources": {"pause": self.agent.backend.can_pause}}
         described["provider_id"] = self.agent.config.agent.provider_id
         try:
             return 200, Manifest.from_dict(described).to_dict()
@@ -121,6 +125,15 @@ class Api:
         new = self.store.memberships_accept(changes)
         self.agent.wake_worker()
         return 202, {"received": len(changes), "new": new}
+
+    def pauses(self, request: Request):
+        """Store each change once (by change_id) and let the worker apply it; answered per change."""
+        changes = PauseChanges.from_dict(request.json()).changes
+        if changes and not self.agent.backend.can_pause:
+            raise HttpError(409, f"the {self.agent.backend.name} backend cannot pause allocations")
+        acks = self.store.pauses_accept(changes)
+        self.agent.wake_worker()
+        return 202, {"items": [ack.to_dict() for ack in acks]}
 
     def connections(self, request: Request):
         connection = ConnectionRequest.from_dict(request.json())

@@ -23,6 +23,8 @@ from protocol.messages import (
     OrderAck,
     OrderItem,
     OrderStatus,
+    PauseAck,
+    PauseChange,
     clean_text,
 )
 
@@ -75,6 +77,22 @@ CREATE TABLE IF NOT EXISTS membership_changes (
     error_message TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS membership_changes_by_state ON membership_changes (state, seq);
+CREATE TABLE IF NOT EXISTS pause_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id TEXT NOT NULL UNIQUE,
+    resource_uuid TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    paused INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'applied', 'superseded', 'failed')),
+    error_message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS pause_changes_by_state ON pause_changes (state, seq);
+CREATE TABLE IF NOT EXISTS pause_state (
+    resource_uuid TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL,
+    paused INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL CHECK (kind IN ('order_update', 'usage')),
@@ -313,6 +331,47 @@ class Store:
 
     def membership_get(self, change_id: str) -> sqlite3.Row | None:
         return self._one("SELECT * FROM membership_changes WHERE change_id = ?", (change_id,))
+
+    # --- pauses ---------------------------------------------------------------------------------
+
+    def pauses_accept(self, changes: Iterable[PauseChange]) -> list[PauseAck]:
+        """Store new pause changes (by change_id) for the worker; a known change_id is a `duplicate`."""
+        acks = []
+        with self.transaction() as db:
+            for c in changes:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO pause_changes (change_id, resource_uuid, sequence, paused, reason, state)"
+                    " VALUES (?, ?, ?, ?, ?, 'pending')",
+                    (c.change_id, c.resource_uuid, c.sequence, int(c.paused), c.reason),
+                )
+                acks.append(PauseAck(change_id=c.change_id, status="accepted" if cur.rowcount else "duplicate"))
+        return acks
+
+    def pauses_pending(self, limit: int) -> list[sqlite3.Row]:
+        return self._all("SELECT * FROM pause_changes WHERE state = 'pending' ORDER BY seq LIMIT ?", (limit,))
+
+    def pause_finish(self, change: sqlite3.Row, *, state: str, error_message: str = "") -> None:
+        """Record a change's outcome; an applied one becomes its resource's state unless a newer one is."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE pause_changes SET state = ?, error_message = ? WHERE change_id = ?",
+                (state, clean_text(error_message, MAX_ERROR_MESSAGE), change["change_id"]),
+            )
+            if state == "applied":
+                db.execute(
+                    "INSERT INTO pause_state (resource_uuid, sequence, paused) VALUES (?, ?, ?)"
+                    " ON CONFLICT (resource_uuid) DO UPDATE SET sequence = excluded.sequence,"
+                    " paused = excluded.paused WHERE excluded.sequence > pause_state.sequence",
+                    (change["resource_uuid"], change["sequence"], change["paused"]),
+                )
+
+    def pause_state(self, resource_uuid: str) -> tuple[int, bool]:
+        """(sequence, paused) of the last change applied to the resource; (0, False) before any."""
+        row = self._one("SELECT sequence, paused FROM pause_state WHERE resource_uuid = ?", (resource_uuid,))
+        return (row["sequence"], bool(row["paused"])) if row else (0, False)
+
+    def pause_get(self, change_id: str) -> sqlite3.Row | None:
+        return self._one("SELECT * FROM pause_changes WHERE change_id = ?", (change_id,))
 
     # --- outbox ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The worker thread: runs accepted orders and membership changes through the backend, one at a time.
+"""The worker thread: runs accepted orders, membership changes and pauses through the backend, one at a time.
 
 Each order's outcome, its effect on the allocation and the update for the orchestrator are written
 in one transaction, so the update can never be lost nor sent for an outcome that was not recorded.
@@ -39,7 +39,7 @@ class Worker(threading.Thread):
                 pass
 
     def run_once(self) -> int:
-        """Run what is waiting (a chunk of orders, then a chunk of membership changes); return how many."""
+        """Run what is waiting (a chunk of orders, membership changes, pauses); return how many."""
         orders = self.store.orders_claim(CHUNK)
         for row in orders:
             if self.stop.is_set():
@@ -48,7 +48,10 @@ class Worker(threading.Thread):
         changes = self.store.memberships_pending(CHUNK)
         for change in changes:
             self.apply_membership(change)
-        return len(orders) + len(changes)
+        pauses = self.store.pauses_pending(CHUNK)
+        for change in pauses:
+            self.apply_pause(change)
+        return len(orders) + len(changes) + len(pauses)
 
     # --- orders ---------------------------------------------------------------------------------
 
@@ -119,3 +122,28 @@ class Worker(threading.Thread):
             log.warning("membership change %s (%s %s) failed: %s", change["change_id"], action, username, message)
         else:
             log.info("membership change %s applied: %s %s", change["change_id"], action, username or "-")
+
+    # --- pauses ---------------------------------------------------------------------------------
+
+    def apply_pause(self, change: sqlite3.Row) -> None:
+        """Pause or resume the allocation, unless a newer change of the same resource was applied already."""
+        verb = "pause" if change["paused"] else "resume"
+        applied_sequence, _ = self.store.pause_state(change["resource_uuid"])
+        if change["sequence"] <= applied_sequence:
+            self.store.pause_finish(change, state="superseded")
+            log.info("pause change %s superseded by a newer one", change["change_id"])
+            return
+        record = self.store.allocation_get(change["resource_uuid"])
+        if record is None or not record["live"]:
+            self.store.pause_finish(change, state="failed", error_message="the site has no live allocation for it")
+            log.warning("pause change %s: no live allocation for %s", change["change_id"], change["resource_uuid"])
+            return
+        allocation = to_allocation(record, self.store.members(record["project_uuid"]))
+        try:
+            getattr(self.backend, verb)(allocation)
+        except Exception as exc:
+            self.store.pause_finish(change, state="failed", error_message=str(exc) or type(exc).__name__)
+            log.warning("%s of %s failed: %s", verb, record["backend_id"], exc)
+            return
+        self.store.pause_finish(change, state="applied")
+        log.info("%s of %s applied (change %s)", verb, record["backend_id"], change["change_id"])

@@ -118,3 +118,23 @@ def sacct_cpu_minutes(account: str, month: date, state: str = "") -> dict[str, f
 def default_account(user: str) -> str:
     rows = slurm("sacctmgr", "-n", "-P", "show", "user", user, "format=DefaultAccount").stdout.split()
     return rows[0] if rows else ""
+
+
+GRP_SUBMIT_JOBS = 5  # the column of ASSOC_FORMAT
+
+
+def submitted_job_id(submitted: subprocess.CompletedProcess) -> str:
+    """The id `sbatch --parsable` printed; the submission must have been accepted."""
+    assert submitted.returncode == 0, submitted.stderr
+    return submitted.stdout.strip().split(";")[0]
+
+
+def remove_accounts(account: str, prefixes: tuple[str, ...]) -> None:
+    """Leave the shared cluster as it was: cancel the account's jobs, then remove the accounts whose
+    names start with the test's own prefixes, children (allocations) before parents."""
+    slurm("scancel", f"--account={account}", check=False)
+    names = slurm("sacctmgr", "-n", "-P", "show", "account", "format=Account").stdout.split()
+    for prefix in prefixes:
+        for name in (n for n in names if n.startswith(prefix)):
+            slurm("sacctmgr", "-i", "remove", "user", "where", f"account={name}", check=False)
+            slurm("sacctmgr", "-i", "remove", "account", name, check=False)

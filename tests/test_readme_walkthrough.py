@@ -241,6 +241,33 @@ def test_docs_usage_walkthrough_runs_against_make_run(make_run):
     assert (rows["storage_tb"][4], Decimal(rows["storage_tb"][6])) == ("0.5", Decimal(10)), lines
 
 
+def test_docs_shares_walkthrough_runs_against_make_run(make_run):
+    """docs/shares.md: a share granted and divided, an order refused and one placed against it, a policy
+    pausing the allocation at the demo agent when its usage arrives, and a raised limit resuming it."""
+    script = make_run.document(REPO / "docs" / "shares.md", "## Allocator walk-through: a share, a policy, a pause")
+    script += '\nprintf "RESULT %s %s\\n" "$RESOURCE_URL" "$POLICY_URL"\n'
+    workdir = make_run.root / "shares"
+    workdir.mkdir()
+    result = bash(script, cwd=workdir, env=plain_env())
+    assert result.returncode == 0, explain(result, make_run.var / "log")
+
+    found = re.search(r"^RESULT (\S+) (\S+)$", result.stdout, flags=re.MULTILINE)
+    assert found, explain(result, make_run.var / "log")
+    out = result.stdout
+    assert re.search(r"^project share: 500 from \d{4}-01-01 to \d{4}-12-31, 500 left$", out, re.MULTILINE), out
+    assert re.search(r"^600 k-hours: 409 .*Only 500 k-hours of cpu_k_hours is left", out, re.MULTILINE), out
+    assert re.search(r"^400 k-hours: 201$", out, re.MULTILINE), out
+    assert out.count("paused: true") == 1 and out.count("paused: false") == 1, out
+    assert out.index("paused: true") < out.index("paused: false")
+    assert "fired at 100 %: 100 of 80" in out and "fired at 80 %: 100 of 80" in out, out
+    assert "project share: 400 allocated, 100 used, 100 left" in out, out
+    resource_url, policy_url = found.groups()
+    resource = make_run.get(resource_url.removeprefix(make_run.url))
+    assert (resource["state"], resource["paused"], resource["limits"]["cpu_k_hours"]) == ("OK", False, 400)
+    firings = make_run.get(policy_url.removeprefix(make_run.url) + "firings/")
+    assert len(firings) == 2 and all(not firing["active"] for firing in firings), firings
+
+
 def _portal_login(url: str, username: str, password: str) -> requests.Session:
     session = requests.Session()
     session.get(f"{url}/login/", timeout=30).raise_for_status()

@@ -14,6 +14,8 @@ SCHEMATHESIS_EXAMPLES and SCHEMATHESIS_SEED explore further.
 import json
 import os
 import threading
+from datetime import timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -22,12 +24,14 @@ import schemathesis
 from django.conf import settings as django_settings
 from django.core import signals
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from accounting.shares.services import share_grant
 from config.wsgi import application
 from federation import services
 from federation.models import Role, RoleName
@@ -192,6 +196,11 @@ def world(in_process_app, site_address, settings):
     done = marketplace_services.order_set_state_done(order=done, actor=None, backend_id="schema-1")
     assert done.state == OrderState.DONE
     pending = order("Second", {"cpu_k_hours": 20})
+    today = timezone.localdate()
+    share = share_grant(
+        actor=None, customer=customer, offering=offering, component_type="cpu_k_hours", amount=Decimal(1000),
+        start_date=today, end_date=today + timedelta(days=365),
+    )  # fmt: skip
     KNOWN.clear()
     KNOWN.update(
         {
@@ -206,6 +215,7 @@ def world(in_process_app, site_address, settings):
             "marketplace-orders": [done.uuid, pending.uuid],
             "marketplace-resources": [done.resource.uuid],
             "providers": [provider.slug],
+            "shares": [share.uuid],
         }
     )
     for key, values in KNOWN.items():

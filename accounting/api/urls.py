@@ -1,4 +1,4 @@
-from . import invoices, reports, summaries
+from . import invoices, policies, reports, shares, summaries
 from .views import ComponentUsageViewSet
 
 
@@ -7,3 +7,5 @@ def register(router):
     invoices.register(router)
     summaries.register(router)
     reports.register(router)
+    shares.register(router)
+    policies.register(router)

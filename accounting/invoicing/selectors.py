@@ -195,3 +195,23 @@ def invoice_list(*, user) -> QuerySet[Invoice]:
 
 def invoice_item_list(*, user) -> QuerySet[InvoiceItem]:
     return InvoiceItem.objects.visible_to(user).select_related("resource").annotate(invoice_uuid=F("invoice__uuid"))
+
+
+def priced_lifetimes(resources: list[Resource]) -> tuple[dict[int, Lifetime], dict[int | None, PlanTerms]]:
+    """{resource id: lifetime} of the resources that ran, and the terms of their plans: two queries.
+
+    What a month of any set of resources is priced from (with the month's usage), for readers that
+    are not one customer's invoice (a policy's estimated cost).
+    """
+    orders = defaultdict(list)
+    wanted = Order.objects.filter(resource_id__in=[r.id for r in resources])
+    wanted = wanted.filter(Q(state=OrderState.DONE) | Q(type=OrderType.CREATE))
+    for order in wanted.values("resource_id", "type", "state", "completed_at", "modified", "plan_id", "limits"):
+        orders[order["resource_id"]].append(order)
+    lifetimes = {}
+    for resource in resources:
+        lifetime = _lifetime(resource, orders[resource.id])
+        if lifetime is not None:
+            lifetimes[resource.id] = lifetime
+    plan_ids = {lt.plan_id for lt in lifetimes.values()} | {c.plan_id for lt in lifetimes.values() for c in lt.changes}
+    return lifetimes, _plan_terms(plan_ids - {None})

@@ -226,6 +226,26 @@ class ResourceViewSet(mixins.RetrieveModelMixin, BaseViewSet):
         )
         return Response({"order_uuid": str(order.uuid)}, status=status.HTTP_200_OK)
 
+    @extend_schema(request=s.ResourcePauseSerializer, responses={200: s.ResourceSerializer})
+    @action(detail=True, methods=["post"])
+    def pause(self, request, uuid=None):
+        """Stop new work at the provider (staff and the provider's owners); 409 if already paused."""
+        data = _payload(s.ResourcePauseSerializer, request)
+        services.resource_pause(resource=self.get_object(), actor=request.user, reason=data["reason"])
+        return Response(self._fresh(), status=status.HTTP_200_OK)
+
+    @extend_schema(request=s.ResourcePauseSerializer, responses={200: s.ResourceSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request, uuid=None):
+        """Let a paused resource run again (staff and the provider's owners); 409 if it is not paused."""
+        data = _payload(s.ResourcePauseSerializer, request)
+        services.resource_resume(resource=self.get_object(), actor=request.user, reason=data["reason"])
+        return Response(self._fresh(), status=status.HTTP_200_OK)
+
+    def _fresh(self) -> dict:
+        """The resource as the list shows it, read again after the change."""
+        return self.get_serializer(self.get_object()).data
+
 
 class StateChangeViewSet(BaseViewSet):
     """Every state change of the orders and resources you can see; filter by `order_uuid` or `resource_uuid`."""

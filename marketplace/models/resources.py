@@ -36,6 +36,9 @@ class Resource(models.Model):
     state = models.CharField(max_length=20, choices=ResourceState.choices, default=ResourceState.CREATING)
     end_date = models.DateField(null=True, blank=True, help_text="Terminated after this day.")
     current_usages = models.JSONField(default=dict, blank=True, help_text="{component_type: usage} this period.")
+    paused = models.BooleanField(
+        default=False, help_text="Work stopped at the provider (no new jobs), data kept; until resumed."
+    )
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 

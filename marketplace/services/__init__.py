@@ -12,6 +12,7 @@ from .catalogue import (
 )
 from .ending import resources_announce_ending
 from .outcomes import OUTCOMES
+from .pausing import resource_pause, resource_resume
 from .placing import (
     order_create,
     order_place,
@@ -51,6 +52,8 @@ __all__ = [
     "plan_create",
     "plan_update",
     "projects_terminate_expired",
+    "resource_pause",
+    "resource_resume",
     "resource_terminate",
     "resource_update_limits",
     "resources_announce_ending",

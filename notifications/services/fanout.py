@@ -12,6 +12,7 @@ Who gets what:
 | marketplace_order_completed / _failed / _rejected | the order's creator | order_outcomes |
 | role_granted / role_revoked / role_expired | the person whose role it is | membership |
 | project_ending, project_ended, marketplace_resource_ending, _terminate_succeeded | project managers | ending |
+| policy_fired with `notify` among its actions | project managers (project policy), the owners | usage |
 | any of the above | staff who turned `staff_copy` on | staff_copy |
 
 An order that no longer waits when its event is handed on (approved meanwhile, or approved in the
@@ -32,7 +33,17 @@ from federation.notification_kinds import wants
 
 from .. import messages
 from ..models import MailNotification
-from ..selectors import HANDLED, MEMBERSHIP, ORDER_OUTCOMES, ORDER_WAITING, PROJECT_ENDING, Audience, reachable
+from ..selectors import (
+    HANDLED,
+    MEMBERSHIP,
+    ORDER_OUTCOMES,
+    ORDER_WAITING,
+    POLICY_FIRED,
+    PROJECT_ENDING,
+    Audience,
+    notifies,
+    reachable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +66,8 @@ def _addressed(event: Event, audience: Audience) -> tuple[messages.Notice, list[
     if kind in MEMBERSHIP:
         person = audience.person_of(event)
         return messages.membership(event), [person] if person else []
+    if kind in POLICY_FIRED:
+        return (messages.policy_fired(event), audience.policy_recipients(event)) if notifies(event) else None
     managers = audience.project_managers(audience.project_of(event))
     if kind in PROJECT_ENDING:
         return messages.project_ending(event), managers

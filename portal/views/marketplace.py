@@ -5,8 +5,6 @@ writes through the marketplace services; a refused write is shown on its form, w
 next to its field.
 """
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -15,15 +13,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounting.summaries import usage_summaries
 from common.exceptions import DomainError
 from federation.models import Project
 from marketplace import selectors, services
 from marketplace.filters import OfferingFilter, OrderFilter, ResourceFilter
 from marketplace.models import PENDING_ORDER_STATES, BillingType, OfferingState, OrderState, OrderType, ResourceState
-from marketplace.permissions import can_review_as_consumer, can_review_as_provider
+from marketplace.permissions import can_cancel, can_order, can_review_as_consumer, can_review_as_provider
 from marketplace.services.placing import RESOURCE_STATES_ALLOWING
 from portal.forms import LimitsForm, OrderForm
+from portal.selectors import projects_to_order_for
+from portal.usage import resource_usage
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
@@ -60,6 +59,8 @@ def offering_list(request):
 def offering_detail(request, uuid):
     offering = _visible_or_404(selectors.offering_list(user=request.user), uuid)
     projects = Project.objects.visible_to(request.user).filter(is_active=True).select_related("customer")
+    if request.method != "POST":  # offer only the projects one may order for; a POST is judged by the service
+        projects = projects_to_order_for(request.user, projects)
     form = OrderForm(request.POST or None, offering=offering, projects=projects)
     if request.method == "POST" and form.is_valid():
         try:
@@ -95,41 +96,23 @@ def resource_list(request):
     return _filtered_list(request, ResourceFilter, queryset, ResourceState.choices, "marketplace/resource_list.html")
 
 
-def _usage_summary(resource, components) -> list[dict]:
-    """Each component's usage in its period against the period's limit, with the forecast, and this
-    month's per-user rows when reported."""
-    summaries = usage_summaries([resource], components={resource.offering_id: components}, with_users=True)
-    return [
-        {
-            "summary": summary,
-            "component": next((c for c in components if c.type == summary.type), None),
-            "limit": None if summary.limit is None else _plain(summary.limit),
-            "used": _plain(summary.usage_period),
-            "month": _plain(summary.usage_month),
-            "users": [{"username": name, "usage": _plain(amount)} for name, amount in summary.users],
-        }
-        for summary in summaries[resource.id]
-    ]
-
-
-def _plain(amount: Decimal) -> str:
-    """Usage to four decimals without trailing zeros: 42.25, not 42.2500000000."""
-    return f"{amount.quantize(Decimal('0.0001')):f}".rstrip("0").rstrip(".")
-
-
 def _resource_page(request, resource, *, limits_form=None, status=200):
     components = list(resource.offering.components.all())
+    # Asked once, of the same rule the services apply: who may order changes for the project.
+    may_order = can_order(request.user, resource.project)
     context = {
         "resource": resource,
         "components": components,
         "month": timezone.localdate().replace(day=1),
-        "usage": _usage_summary(resource, components),
+        "usage": resource_usage(resource, components),
         "orders": selectors.order_list(user=request.user).filter(resource=resource),
         "history": selectors.state_change_list(user=request.user).filter(resource=resource),
         "limits_form": limits_form or LimitsForm(resource=resource, components=components),
-        "can_update": resource.state in RESOURCE_STATES_ALLOWING[OrderType.UPDATE]
+        "may_order": may_order,
+        "can_update": may_order
+        and resource.state in RESOURCE_STATES_ALLOWING[OrderType.UPDATE]
         and any(c.billing_type == BillingType.LIMIT for c in components),
-        "can_terminate": resource.state in RESOURCE_STATES_ALLOWING[OrderType.TERMINATE],
+        "can_terminate": may_order and resource.state in RESOURCE_STATES_ALLOWING[OrderType.TERMINATE],
     }
     return render(request, "marketplace/resource_detail.html", context, status=status)
 
@@ -191,11 +174,21 @@ def _review_side(user, order) -> str | None:
     return None
 
 
+def _order_limits(order) -> list[tuple[str, object, str]]:
+    """The order's limits by component name, with the unit: [("CPU", 250, "k-hours"), …]."""
+    components = {c.type: c for c in order.offering.components.all()}
+    return [
+        (components[key].name, value, components[key].measured_unit) if key in components else (key, value, "")
+        for key, value in order.limits.items()
+    ]
+
+
 def _order_page(request, order, *, error=None, review_error=None, status=200):
     context = {
         "order": order,
+        "limits": _order_limits(order),
         "history": selectors.state_change_list(user=request.user).filter(order=order),
-        "can_cancel": order.state in PENDING_ORDER_STATES,
+        "can_cancel": order.state in PENDING_ORDER_STATES and can_cancel(request.user, order),
         "review_side": _review_side(request.user, order),
         "error": error,
         "review_error": review_error,
@@ -243,4 +236,6 @@ def order_review(request, uuid):
         order.refresh_from_db()
         return _order_page(request, order, review_error=exc.message, status=exc.status_code)
     messages.success(request, f"Order {request.POST['decision']}d; it is now {order.get_state_display().lower()}.")
+    if request.POST.get("back") == "dashboard":  # reviewed from the dashboard's queue: back to it
+        return redirect("portal-home")
     return redirect("portal-order", uuid=order.uuid)

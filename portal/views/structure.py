@@ -1,4 +1,5 @@
-"""The portal's structure pages: the projects one sees, and a project with its members and resources.
+"""The portal's structure pages: the dashboard (what needs attention, then the projects one sees), and a
+project with its members and resources.
 
 Server-rendered over the same selectors and filter sets as the API.
 """
@@ -11,6 +12,7 @@ from federation.filters import ProjectFilter
 from federation.models import Project
 from federation.selectors import role_grants_visible_to
 from marketplace import selectors as marketplace_selectors
+from portal.selectors import needs_attention
 
 
 @login_required
@@ -21,7 +23,8 @@ def home(request):
     page = Paginator(projects.qs if projects.is_valid() else Project.objects.none(), 25).get_page(
         request.GET.get("page")
     )
-    return render(request, "portal/home.html", {"filter": projects, "page": page})
+    context = {"filter": projects, "page": page, "attention": needs_attention(request.user)}
+    return render(request, "portal/home.html", context)
 
 
 @login_required

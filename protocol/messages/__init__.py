@@ -45,6 +45,7 @@ from .orders import (
     UpdateResult,
     UpdateResults,
 )
+from .pausing import PAUSE_FEATURE, PauseAck, PauseAcks, PauseChange, PauseChanges
 
 __all__ = [
     "MAX_BACKEND_ID",
@@ -70,6 +71,11 @@ __all__ = [
     "OrderBatch",
     "OrderItem",
     "OrderStatus",
+    "PAUSE_FEATURE",
+    "PauseAck",
+    "PauseAcks",
+    "PauseChange",
+    "PauseChanges",
     "OrderUpdates",
     "Plan",
     "Project",

@@ -228,6 +228,7 @@ class Manifest(Message):
             "storage": _flags(f.raw("storage", None), f.name("storage"), ("enabled", "shares", "projects")),
             "blockDevices": _flags(f.raw("blockDevices", None), f.name("blockDevices"), ("enabled",)),
             "ipAddresses": _flags(f.raw("ipAddresses", None), f.name("ipAddresses"), ("enabled",)),
+            "resources": _flags(f.raw("resources", None), f.name("resources"), ("pause",)),
         }
 
         def name(value: Any, item_path: str) -> str:

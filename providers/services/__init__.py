@@ -2,7 +2,7 @@
 
 - `registration`: providers, their keys and offering links; user connection requests.
 - `inbound`: what providers send us (order updates, usage, confirmed connections).
-- `outbox`: the one writer of outbox rows (orders and membership changes for providers).
+- `outbox`: the one writer of outbox rows (orders, membership changes and pauses for providers).
 - `relay`: delivering the outbox to providers.
 - `sync`: what beat pulls from providers (manifests, usage, verify, stuck orders).
 - `health`: a provider's successes and failures.
@@ -11,7 +11,14 @@
 
 from .health import provider_record_failure, provider_record_success
 from .inbound import connection_confirm, order_updates_apply, order_updates_receive, usage_records_import
-from .outbox import membership_listener, outbox_add_membership, outbox_add_order, wake_key, wake_relay
+from .outbox import (
+    membership_listener,
+    outbox_add_membership,
+    outbox_add_order,
+    outbox_add_pause,
+    wake_key,
+    wake_relay,
+)
 from .registration import connection_request, offering_link_provider, provider_register, provider_update_keys
 from .relay import outbox_deliver, outbox_requeue_order, retry_delay
 from .signing import (
@@ -38,6 +45,7 @@ __all__ = [
     "orders_sweep_stuck",
     "outbox_add_membership",
     "outbox_add_order",
+    "outbox_add_pause",
     "outbox_deliver",
     "outbox_requeue_order",
     "provider_record_failure",

@@ -10,7 +10,7 @@ from federation.models import RoleGrant
 from marketplace.models import Resource, ResourceState
 
 from ..models import OutboxMessage, Provider
-from ..payloads import local_usernames, membership_change, order_item
+from ..payloads import local_usernames, membership_change, order_item, pause_change
 
 
 def wake_key(provider_id: int) -> str:
@@ -51,6 +51,18 @@ def outbox_add_membership(*, provider: Provider, grant: RoleGrant, action: str, 
     return _outbox_put(
         provider=provider, kind=OutboxMessage.Kind.MEMBERSHIP, payload=membership_change(grant, action, username)
     )
+
+
+def outbox_add_pause(*, provider: Provider, resource: Resource, paused: bool, reason: str = "") -> OutboxMessage:
+    """Queue a pause (or resume) of the resource for its provider, in the caller's transaction.
+
+    The row's id is the change's `sequence`: the caller holds the resource's row lock, so a later
+    change of the same resource is written after this one commits and gets a larger id.
+    """
+    message = _outbox_put(provider=provider, kind=OutboxMessage.Kind.PAUSE, payload={})
+    message.payload = pause_change(resource, paused=paused, sequence=message.id, reason=reason)
+    message.save(update_fields=["payload"])
+    return message
 
 
 def membership_listener(*, grant: RoleGrant, action: str) -> None:

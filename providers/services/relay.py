@@ -2,8 +2,8 @@
 
 The rows stay locked for the length of one HTTP call (bounded by PROVIDER_TIMEOUT). A worker that
 dies mid-call releases them with its connection, and they are sent again; the provider treats a
-second delivery of an order as the same order (idempotent by order uuid), so nothing is lost and
-nothing happens twice.
+second delivery of an order as the same order (idempotent by order uuid), and a pause or a
+membership change as the same change (by its change id), so nothing is lost and nothing happens twice.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def retry_delay(attempts: int) -> float:
 def outbox_deliver(*, provider_id: int) -> tuple[int, float | None]:
     """Send every due message of the provider. Returns (delivered, seconds until the next retry or None)."""
     delivered = 0
-    for kind in (OutboxMessage.Kind.ORDER, OutboxMessage.Kind.MEMBERSHIP):
+    for kind in (OutboxMessage.Kind.ORDER, OutboxMessage.Kind.MEMBERSHIP, OutboxMessage.Kind.PAUSE):
         while True:
             sent, more = _deliver_batch(provider_id, kind)
             delivered += sent
@@ -91,6 +91,8 @@ def _deliver_batch(provider_id: int, kind: str) -> tuple[int, bool]:
         try:
             if kind == OutboxMessage.Kind.ORDER:
                 client.submit_orders(str(uuid.uuid4()), [row.payload for row in rows])
+            elif kind == OutboxMessage.Kind.PAUSE:
+                client.submit_pauses([row.payload for row in rows])
             else:
                 client.submit_memberships([row.payload for row in rows])
         except ProviderCallFailed as exc:

@@ -71,7 +71,14 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def remove_user(self, allocation: Allocation, username: str) -> None: ...
 
+    @property
+    def can_pause(self) -> bool:
+        """Whether `pause` and `resume` work here; the agent advertises `resources.pause` only then."""
+        cls = type(self)
+        return cls.pause is not Backend.pause and cls.resume is not Backend.resume
+
     def pause(self, allocation: Allocation) -> None:
+        """Stop new work of the allocation, keeping its data (idempotent, like every method)."""
         raise BackendError(f"{self.name} backend cannot pause allocations")
 
     def resume(self, allocation: Allocation) -> None:

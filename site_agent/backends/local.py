@@ -8,8 +8,10 @@ changes only when the limits change.
 
 Options (`[backend.local]`): state_path, usage_fraction, components, offering_types, features,
 refuse_slugs (creating an allocation with one of these slugs fails, to try out error paths),
-journal_path (every create / update_limits / terminate / add_user / remove_user call is appended to
-this file as a line `<operation> <resource_uuid> [username]`, for tests that count calls).
+can_pause (default true: pausing records the allocation in `local_paused`; false makes the site one
+that cannot pause, which then does not advertise `resources.pause`),
+journal_path (every create / update_limits / terminate / add_user / remove_user / pause / resume call
+is appended to this file as a line `<operation> <resource_uuid> [username]`, for tests that count calls).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ CREATE TABLE IF NOT EXISTS local_users (
     backend_id TEXT NOT NULL,
     username TEXT NOT NULL,
     PRIMARY KEY (backend_id, username)
+);
+CREATE TABLE IF NOT EXISTS local_paused (
+    backend_id TEXT PRIMARY KEY
 );
 """
 
@@ -73,6 +78,9 @@ class LocalBackend(Backend):
         self.usage_fraction = float(fraction)
         self.refuse_slugs = set(config.get("refuse_slugs", ()))
         self.journal_path = config.get("journal_path") or None
+        self._can_pause = config.get("can_pause", True)
+        if not isinstance(self._can_pause, bool):
+            raise BackendError("backend.local.can_pause: true or false")
         self._lock = threading.Lock()
         self._db = connect(config["state_path"])
         self._db.executescript(SCHEMA)
@@ -144,6 +152,34 @@ class LocalBackend(Backend):
         with self._transaction() as db:
             backend_id = self._backend_id(db, allocation)
             db.execute("DELETE FROM local_users WHERE backend_id = ? AND username = ?", (backend_id, username))
+
+    @property
+    def can_pause(self) -> bool:
+        return self._can_pause and super().can_pause
+
+    def pause(self, allocation: Allocation) -> None:
+        self._set_paused("pause", allocation, True)
+
+    def resume(self, allocation: Allocation) -> None:
+        self._set_paused("resume", allocation, False)
+
+    def _set_paused(self, operation: str, allocation: Allocation, paused: bool) -> None:
+        self._journal(operation, allocation)
+        if not self._can_pause:
+            raise BackendError(f"this site cannot {operation} allocations")
+        with self._transaction() as db:
+            backend_id = self._backend_id(db, allocation)
+            if paused:
+                db.execute("INSERT OR IGNORE INTO local_paused VALUES (?)", (backend_id,))
+            else:
+                db.execute("DELETE FROM local_paused WHERE backend_id = ?", (backend_id,))
+
+    def paused(self, backend_id: str) -> bool:
+        with self._lock:
+            return (
+                self._db.execute("SELECT 1 FROM local_paused WHERE backend_id = ?", (backend_id,)).fetchone()
+                is not None
+            )
 
     def report_usage(self, allocation: Allocation, month: date) -> list[UsageReport]:
         with self._lock:

@@ -146,8 +146,9 @@ def test_all_or_none_raises_and_stores_nothing(site, writer):
 # -- the number of statements does not grow with the batch ----------------------------------------
 
 # SAVEPOINT ×2, the upsert (which reads, compares and writes), the current-usage UPDATE, the
-# resources of the events, the events INSERT, RELEASE ×2.
-STATEMENTS_PER_BATCH = 8
+# policies of the batch's projects, customers and offerings (none here), the resources of the
+# events, the events INSERT, RELEASE ×2.
+STATEMENTS_PER_BATCH = 9
 
 
 def _batch(resource, size: int, amount: int = 1) -> list[UsageReport]:

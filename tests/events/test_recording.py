@@ -18,7 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounting.policies import services as policies
 from accounting.services import UsageReport, usage_report
+from accounting.shares import services as shares
 from events.models import Event
 from events.types import EVENT_TYPES
 from federation import ending
@@ -91,6 +93,14 @@ def _update_order(w: World, state: str) -> Order:
 def _terminate_order(w: World, state: str) -> Order:
     order = marketplace.resource_terminate(resource=_ok_resource(w).uuid, actor=w.project_admin)
     return _drive(order, state)
+
+
+def _pause(w: World, *, paused_before: bool):
+    resource = _ok_resource(w)
+    if paused_before:
+        marketplace.resource_pause(resource=resource.uuid, actor=None)
+        return lambda: marketplace.resource_resume(resource=resource.uuid, actor=w.provider_owner)
+    return lambda: marketplace.resource_pause(resource=resource.uuid, actor=w.provider_owner, reason="budget")
 
 
 def _done(order: Order):
@@ -215,6 +225,46 @@ def _usage_decreased(w, request):
     return _report(resource, "3")
 
 
+def _share_dates():
+    today = timezone.localdate()
+    return {"start_date": today, "end_date": today + timedelta(days=365)}
+
+
+def _grant_share(w, request):
+    return lambda: shares.share_grant(actor=w.staff, customer=w.customer, offering=w.offering,
+                                      component_type="cpu_k_hours", amount=Decimal(1000), **_share_dates())  # fmt: skip
+
+
+def _divide_share(w, request):
+    root = shares.share_grant(actor=None, customer=w.customer, offering=w.offering, component_type="cpu_k_hours",
+                              amount=Decimal(1000), **_share_dates())  # fmt: skip
+    return lambda: shares.share_divide(actor=w.owner, parent=root, project=w.project, amount=Decimal(100))
+
+
+def _change_share(w, request):
+    root = shares.share_grant(actor=None, customer=w.customer, offering=w.offering, component_type="cpu_k_hours",
+                              amount=Decimal(1000), **_share_dates())  # fmt: skip
+    child = shares.share_divide(actor=None, parent=root, project=w.project, amount=Decimal(100))
+    return lambda: shares.share_update(actor=w.owner, share=child, amount=Decimal(200))
+
+
+def _gpu_policy(w):
+    return policies.policy_create(actor=w.owner, scope=w.project, kind="usage", component_type="gpu_hours",
+                                  limit_usage=100, thresholds=[{"percent": 100, "actions": ["notify"]}])  # fmt: skip
+
+
+def _fire_policy(w, request):
+    _gpu_policy(w)
+    return _report(_ok_resource(w), "150")
+
+
+def _undo_policy_firing(w, request):
+    _gpu_policy(w)
+    _report(_ok_resource(w), "150")()
+    next_month = (timezone.localdate().replace(day=1) + timedelta(days=32)).replace(day=1)
+    return lambda: policies.policy_firings_expire(today=next_month)
+
+
 def _order_case(event_type, state, act, seen=ORDER_SEEN, actor=None):
     return Case(event_type, lambda w, r: act(w, _create_order(w, state)), seen, actor)
 
@@ -298,6 +348,18 @@ CASES = [
         "provider_owner",
     ),
     Case("marketplace_resource_ending", _resource_ending, ORDER_SEEN),
+    Case(
+        "marketplace_resource_pause_succeeded",
+        lambda w, r: _pause(w, paused_before=False),
+        ORDER_SEEN,
+        "provider_owner",
+    ),
+    Case(
+        "marketplace_resource_resume_succeeded",
+        lambda w, r: _pause(w, paused_before=True),
+        ORDER_SEEN,
+        "provider_owner",
+    ),
     Case("role_granted", _grant_on_project, PROJECT_SEEN, "owner", id="role_granted-project"),
     Case("role_granted", _grant_on_customer, CUSTOMER_SEEN, "staff", id="role_granted-customer"),
     Case("role_revoked", _revoke, PROJECT_SEEN, "owner"),
@@ -315,6 +377,11 @@ CASES = [
         ORDER_SEEN,
     ),
     Case("marketplace_component_usage_decreased", _usage_decreased, ORDER_SEEN),
+    Case("share_granted", _grant_share, CUSTOMER_SEEN, "staff", id="share_granted-customer"),
+    Case("share_granted", _divide_share, PROJECT_SEEN, "owner", id="share_granted-project"),
+    Case("share_changed", _change_share, PROJECT_SEEN, "owner"),
+    Case("policy_fired", _fire_policy, PROJECT_SEEN),
+    Case("policy_firing_undone", _undo_policy_firing, PROJECT_SEEN),
 ]
 
 

@@ -100,7 +100,7 @@ def _post_updates(client, site, updates):
 # state changes: two inserts); every other transition of an order one event, or two when it
 # finishes the order and so moves its resource too - in one INSERT either way.
 SERVICE_TRANSITIONS = [
-    ("create", 20, 2),
+    ("create", 22, 2),  # 20, and one query each for the order checks of shares and of policies
     ("approve_by_consumer", 8, 1),
     ("approve_by_provider", 18, 1),
     ("reject_by_consumer", 11, 2),

@@ -18,7 +18,9 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounting.policies.services import policy_create
 from accounting.services import UsageReport, usage_report
+from accounting.shares.services import share_grant
 from common.exceptions import PermissionDenied
 from federation import identity
 from federation import services as structure
@@ -161,6 +163,10 @@ def world(customer, project, owner, member, staff):
     webhooks.webhook_create(
         actor=owner, destination_url="http://93.184.216.34/hook", scope_type="customer", scope_uuid=customer.uuid
     )
+    share_grant(actor=None, customer=customer, offering=offering, component_type="cpu_k_hours", amount=Decimal(100),
+                start_date=date(2026, 1, 1), end_date=date(2026, 12, 31))  # fmt: skip
+    policy_create(actor=owner, scope=project, kind="cost", limit_cost=Decimal(1000),
+                  thresholds=[{"percent": 100, "actions": ["notify"]}])  # fmt: skip
     return {"waiting": waiting, "running": running, "offering": offering, "provider_owner": provider_owner}
 
 

@@ -157,6 +157,7 @@ class ResourceSerializer(OfferingPlanProjectFields, serializers.ModelSerializer)
             "slug",
             "description",
             "state",
+            "paused",
             "offering",
             "offering_uuid",
             "offering_name",
@@ -188,6 +189,10 @@ class ResourceUpdateLimitsSerializer(serializers.Serializer):
 
 class ResourceTerminateSerializer(serializers.Serializer):
     attributes = JSONObjectField(required=False, default=dict)
+
+
+class ResourcePauseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class StateChangeSerializer(serializers.ModelSerializer):

@@ -8,6 +8,7 @@ from common.exceptions import DomainError
 from federation.models import Customer, User
 from providers import services
 from providers.models import Provider
+from providers.tasks import pull_manifest
 
 
 class Command(BaseCommand):
@@ -54,7 +55,8 @@ class Command(BaseCommand):
             else:
                 services.provider_update_keys(actor=actor, provider=provider, jwks=jwks)
                 Provider.objects.filter(id=provider.id).update(domain=domain, https=not no_https, env=env)
-                self.stdout.write(f"updated provider {slug}")
+                pull_manifest.delay(provider.id)  # what the site can do may have changed with it
+                self.stdout.write(f"updated provider {slug}; its manifest is pulled again")
         except DomainError as exc:
             raise CommandError(f"{exc.field or 'error'}: {exc.message}") from None
         for ref in offering:

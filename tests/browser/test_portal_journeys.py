@@ -1,0 +1,167 @@
+"""Researchers' journeys through the portal in Debian's Chromium: the dashboard, a resource's usage
+against its limit, what a plain member is (not) offered, a manager approving from the dashboard.
+
+Every page visited is checked with axe-core (no critical or serious violation) and at 390 px width
+(the page is never wider than the viewport). Each journey saves a full-page screenshot to
+`$FEDERATION_VAR_DIR/screenshots/<test name>.png` (var/test/screenshots/ under scripts/test.sh), kept
+after the run as the test's artefact; the resource page is also saved at phone width (`…-390px.png`).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.utils import timezone
+
+from accounting import periods
+from accounting.models import ComponentUsage
+from federation.models import RoleName
+from marketplace import services
+from marketplace.models import Order, OrderState, Resource
+from tests.factories import CustomerFactory, ProjectFactory, UserFactory, catalogue_offering, grant
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "secret-pass-123"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+# A lifetime allocation of 100 k-hours used 40, 0, 50 and 25 in the last four months: 115 %.
+MONTHLY = ((3, 40), (2, 0), (1, 50), (0, 25))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(db):
+    manager, member, admin = (UserFactory(username=name) for name in ("researcher", "plain-member", "project-admin"))
+    project = ProjectFactory(customer=CustomerFactory(name="University of Example"), name="Climate models")
+    grant(manager, project, RoleName.PROJECT_MANAGER)
+    grant(member, project, RoleName.PROJECT_MEMBER)
+    grant(admin, project, RoleName.PROJECT_ADMIN)
+    offering = catalogue_offering(customer=CustomerFactory(name="Nordic Supercomputing Centre"), name="HPC allocation")
+    plan = offering.plans.get()
+    fields = dict(project=project, offering=offering, plan=plan, limits={"cpu_k_hours": 100, "storage_tb": 2})
+    order = services.order_create(actor=None, attributes={"name": "Weather runs"}, **fields)
+    order = services.order_approve_by_provider(order=order, actor=None)
+    resource = services.order_set_state_done(order=order, actor=None, backend_id="acct-1").resource
+    Resource.objects.filter(pk=resource.pk).update(created=timezone.now() - timedelta(days=100))
+    this_month = timezone.localdate().replace(day=1)
+    for back, amount in MONTHLY:
+        ComponentUsage.objects.create(
+            resource=resource,
+            component_type="cpu_k_hours",
+            billing_period=periods.add_months(this_month, -back),
+            usage=Decimal(amount),
+            reported_at=timezone.now(),
+        )
+    pending = services.order_create(actor=admin, attributes={"name": "Ocean runs"}, **fields)
+    assert pending.state == OrderState.PENDING_CONSUMER
+    return {"resource": resource, "pending": pending, "project": project}
+
+
+def log_in(page, base, username):
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("[type=submit]")
+    page.wait_for_load_state("load")
+
+
+def screenshot(page, request, suffix=""):
+    folder = settings.VAR_DIR / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{request.node.name}{suffix}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def check(page, url):
+    """Open `url`, then: no critical or serious axe-core violation, and no wider than a phone at 390 px."""
+    response = page.goto(url)
+    assert response.status == 200, url
+    page.wait_for_load_state("load")
+    results = Axe().run(page)
+    assert results.response["testEngine"]["name"] == "axe-core"
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
+    assert bad == [], (url, bad)
+    page.set_viewport_size(PHONE)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size(DESKTOP)
+    assert width <= PHONE["width"], (url, width)
+
+
+def test_researcher_sees_the_dashboard_and_a_resource_against_its_limit(live_server, page, world, request):
+    resource = world["resource"]
+    log_in(page, live_server.url, "researcher")
+    check(page, f"{live_server.url}/")
+    attention = page.locator("section.attention")
+    assert attention.get_by_text("Orders waiting for your approval").is_visible()
+    assert "over the limit" in attention.inner_text()
+    attention.get_by_role("link", name="Weather runs").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith(f"/resources/{resource.uuid}/#usage")
+    check(page, page.url.split("#")[0])
+    usage = page.locator("section.usage").first
+    assert "115 k-hours used since start" in usage.inner_text() and "115 %" in usage.inner_text()
+    assert "over the limit" in usage.locator(".level").inner_text()
+    assert usage.locator(".level").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 232, 232)"
+    chart = usage.locator("svg[role=img]")
+    assert chart.locator("rect.bar").count() == len(MONTHLY) and chart.locator("line.limit").count() == 1
+    # The limit line sits below the top of the running total (over the limit) and above the bars.
+    limit_y = float(chart.locator("line.limit").get_attribute("y1"))
+    points = [float(p.split(",")[1]) for p in chart.locator("polyline.running").get_attribute("points").split()]
+    assert min(points) < limit_y < max(points)
+    assert chart.get_attribute("aria-labelledby")
+    usage.locator("summary").click()
+    assert usage.locator("details table tbody tr").count() == len(MONTHLY)
+    screenshot(page, request)
+    page.set_viewport_size(PHONE)
+    screenshot(page, request, suffix="-390px")
+
+
+def test_a_plain_member_sees_no_action_they_cannot_take(live_server, page, world, request):
+    resource, pending = world["resource"], world["pending"]
+    log_in(page, live_server.url, "plain-member")
+    check(page, f"{live_server.url}/")
+    assert page.get_by_role("button", name="Approve").count() == 0
+    check(page, f"{live_server.url}/resources/{resource.uuid}/")
+    assert page.get_by_role("button", name="Order new limits").count() == 0
+    assert page.get_by_role("link", name="Terminate this resource…").count() == 0
+    assert "ordered by the project's managers and admins" in page.inner_text(".who-acts")
+    check(page, f"{live_server.url}/orders/{pending.uuid}/")
+    assert page.get_by_role("button").filter(has_text="Approve").count() == 0
+    assert page.get_by_role("button", name="Cancel this order").count() == 0
+    assert "Waiting for a manager of the project Climate models" in page.inner_text(".who-acts")
+    offering = resource.offering
+    check(page, f"{live_server.url}/catalogue/{offering.uuid}/")
+    assert page.get_by_role("button", name="Place order").count() == 0
+    assert "you are in no active project where you may order" in page.inner_text(".who-acts")
+    for path in ("/resources/", "/orders/", "/catalogue/", f"/projects/{world['project'].uuid}/"):
+        check(page, f"{live_server.url}{path}")
+    screenshot(page, request)
+
+
+def test_a_manager_approves_a_pending_order_from_the_dashboard(live_server, page, world, request):
+    pending = world["pending"]
+    log_in(page, live_server.url, "researcher")
+    row = page.locator("section.attention tr", has_text="Ocean runs")
+    row.get_by_role("button", name="Approve").click()
+    page.wait_for_load_state("load")
+    assert page.url == f"{live_server.url}/"
+    assert "Order approved; it is now pending provider." in page.inner_text(".notice")
+    assert Order.objects.get(pk=pending.pk).state == OrderState.PENDING_PROVIDER
+    assert page.locator("section.attention tr", has_text="Ocean runs").count() == 0
+    screenshot(page, request)
+    check(page, f"{live_server.url}/orders/{pending.uuid}/")
+    assert "Waiting for the provider, Nordic Supercomputing Centre, to approve." in page.inner_text(".who-acts")
