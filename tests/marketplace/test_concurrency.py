@@ -3,40 +3,16 @@
 Marked `postgresql`: on any other database these tests are skipped with the reason.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from common.exceptions import Conflict
 from marketplace import services
 from marketplace.models import Order, OrderState, StateChange
+from tests.concurrency import race
 
 pytestmark = pytest.mark.postgresql
 
 N = 8
-
-
-def race(target, arguments):
-    """Run target(arg) for each arg in its own thread, all released at once; returns (results, errors)."""
-    barrier = threading.Barrier(len(arguments))
-    results, errors = [], []
-
-    def run(arg):
-        try:
-            barrier.wait()
-            results.append(target(arg))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(arg,)) for arg in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

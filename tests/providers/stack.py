@@ -165,3 +165,34 @@ def stop_stack(stack: Stack) -> None:
     stack.agent.stop()
     if stack.proxy:
         stack.proxy.close()
+
+
+def slurm_backend(letter: str) -> dict:
+    """The slurm backend's settings for one test file, its accounts named `<letter>c_`, `<letter>p_`
+    and `<letter>a_` (customer, project, allocation), so files never touch each other's accounts."""
+    return {
+        "cluster_name": "federation",
+        "customer_prefix": f"{letter}c_",
+        "project_prefix": f"{letter}p_",
+        "allocation_prefix": f"{letter}a_",
+        "command_timeout": 30,
+        "components": {"cpu_k_hours": {"tres": "cpu", "unit_factor": 60000}},
+    }
+
+
+def slurm_prefixes(backend: dict) -> tuple[str, ...]:
+    """The backend's account prefixes, children before parents (the order they are removed in)."""
+    return backend["allocation_prefix"], backend["project_prefix"], backend["customer_prefix"]
+
+
+def build_slurm_stack(live_server, tmp_path: Path, backend: dict, member: str) -> Stack:
+    """A stack whose agent runs the slurm backend, and whose project manager `pm` has the Linux
+    account `member` at the site (a confirmed user connection)."""
+    from federation.models import User
+    from providers.models import UserConnection
+
+    stack = build_stack(live_server, tmp_path, component="cpu_k_hours", backend_name="slurm", backend=backend)
+    UserConnection.objects.create(
+        user=User.objects.get(username="pm"), provider=stack.provider, state="connected", username=member
+    )
+    return stack

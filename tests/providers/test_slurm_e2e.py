@@ -10,9 +10,8 @@ from datetime import date
 
 import pytest
 
-from federation.models import User
 from providers.client import ProviderClient
-from providers.models import OutboxMessage, UserConnection
+from providers.models import OutboxMessage
 from site_agent.backends.slurm_runner import parse_tres
 from tests.slurm import (
     USERS,
@@ -27,28 +26,17 @@ from tests.slurm import (
 )
 
 from .harness import wait_for
-from .stack import build_stack, stop_stack
+from .stack import build_slurm_stack, build_stack, slurm_backend, stop_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm, pytest.mark.django_db(transaction=True)]
 
 MEMBER = USERS[1]
-BACKEND = {
-    "cluster_name": "federation",
-    "customer_prefix": "ec_",
-    "project_prefix": "ep_",
-    "allocation_prefix": "ea_",
-    "command_timeout": 30,
-    "components": {"cpu_k_hours": {"tres": "cpu", "unit_factor": 60000}},
-}
+BACKEND = slurm_backend("e")
 
 
 @pytest.fixture
 def stack(slurm_cluster, live_server, tmp_path):
-    stack = build_stack(live_server, tmp_path, component="cpu_k_hours", backend_name="slurm", backend=BACKEND)
-    # The project manager has a Linux account at the site (its user connection is confirmed).
-    UserConnection.objects.create(
-        user=User.objects.get(username="pm"), provider=stack.provider, state="connected", username=MEMBER
-    )
+    stack = build_slurm_stack(live_server, tmp_path, BACKEND, MEMBER)
     yield stack
     stop_stack(stack)
 

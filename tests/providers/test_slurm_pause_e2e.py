@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from federation.models import User
 from providers import services
-from providers.models import OutboxMessage, UserConnection
+from providers.models import OutboxMessage
 from tests.slurm import (
     GRP_SUBMIT_JOBS,
     USERS,
@@ -25,29 +24,19 @@ from tests.slurm import (
 )
 
 from .harness import wait_for
-from .stack import build_stack, stop_stack
+from .stack import build_slurm_stack, slurm_backend, slurm_prefixes, stop_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm, pytest.mark.django_db(transaction=True)]
 
 log = logging.getLogger(__name__)
 
 MEMBER = USERS[1]
-BACKEND = {
-    "cluster_name": "federation",
-    "customer_prefix": "pc_",
-    "project_prefix": "pp_",
-    "allocation_prefix": "pa_",
-    "command_timeout": 30,
-    "components": {"cpu_k_hours": {"tres": "cpu", "unit_factor": 60000}},
-}
+BACKEND = slurm_backend("p")
 
 
 @pytest.fixture
 def stack(slurm_cluster, live_server, tmp_path):
-    stack = build_stack(live_server, tmp_path, component="cpu_k_hours", backend_name="slurm", backend=BACKEND)
-    UserConnection.objects.create(
-        user=User.objects.get(username="pm"), provider=stack.provider, state="connected", username=MEMBER
-    )
+    stack = build_slurm_stack(live_server, tmp_path, BACKEND, MEMBER)
     yield stack
     stop_stack(stack)
 
@@ -103,4 +92,4 @@ def test_pause_stops_new_jobs_and_resume_lets_them_run(stack):
         assert twice.status_code == 409
         assert OutboxMessage.objects.filter(kind="pause").count() == 2
     finally:
-        remove_accounts(account, ("pa_", "pp_", "pc_"))
+        remove_accounts(account, slurm_prefixes(BACKEND))

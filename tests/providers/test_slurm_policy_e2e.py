@@ -17,9 +17,7 @@ from accounting.models import ComponentUsage
 from accounting.policies import services as policies
 from accounting.policies.models import Policy
 from events.models import Event
-from federation.models import User
 from providers import services
-from providers.models import UserConnection
 from tests.factories import UserFactory
 from tests.slurm import (
     GRP_SUBMIT_JOBS,
@@ -34,31 +32,20 @@ from tests.slurm import (
 )
 
 from .harness import wait_for
-from .stack import build_stack, stop_stack
+from .stack import build_slurm_stack, slurm_backend, slurm_prefixes, stop_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm, pytest.mark.django_db(transaction=True)]
 
 log = logging.getLogger(__name__)
 
 MEMBER = USERS[1]
-PREFIXES = ("qa_", "qp_", "qc_")  # this test's Slurm accounts: allocation, project, customer
-BACKEND = {
-    "cluster_name": "federation",
-    "customer_prefix": "qc_",
-    "project_prefix": "qp_",
-    "allocation_prefix": "qa_",
-    "command_timeout": 30,
-    "components": {"cpu_k_hours": {"tres": "cpu", "unit_factor": 60000}},
-}
+BACKEND = slurm_backend("q")
 SLOW = 60  # seconds: far above the second or two it takes, so a loaded machine does not fail the test
 
 
 @pytest.fixture
 def stack(slurm_cluster, live_server, tmp_path):
-    stack = build_stack(live_server, tmp_path, component="cpu_k_hours", backend_name="slurm", backend=BACKEND)
-    UserConnection.objects.create(
-        user=User.objects.get(username="pm"), provider=stack.provider, state="connected", username=MEMBER
-    )
+    stack = build_slurm_stack(live_server, tmp_path, BACKEND, MEMBER)
     yield stack
     stop_stack(stack)
 
@@ -115,4 +102,4 @@ def test_usage_past_the_limit_pauses_at_slurm_and_a_raised_limit_resumes(stack):
         resource.refresh_from_db()
         assert resource.paused is False
     finally:
-        remove_accounts(account, PREFIXES)
+        remove_accounts(account, slurm_prefixes(BACKEND))

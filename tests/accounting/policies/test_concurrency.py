@@ -4,43 +4,20 @@ Each batch locks the policies it evaluates (in id order), so the second sees the
 Marked `postgresql`: on any other database it is skipped with the reason.
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounting.policies.models import PolicyFiring
 from accounting.services import UsageReport, usage_report
 from events.models import Event
+from tests.concurrency import race
 from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.postgresql
 
 N = 8
-
-
-def race(target, arguments):
-    """Run target(arg) for each arg in its own thread, all released at once; returns (results, errors)."""
-    barrier = threading.Barrier(len(arguments))
-    results, errors = [], []
-
-    def run(arg):
-        try:
-            barrier.wait()
-            results.append(target(arg))
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(arg,)) for arg in arguments]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
