@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -217,9 +218,9 @@ _UPSERT_PG = f"""
 _UPSERT_RETURNING_PG = f"""
     INSERT INTO {_TABLE} AS c (uuid, {_KEY_COLUMNS}, usage, previous_usage, decreased,
                                description, reported_at, created, modified)
-    SELECT gen_random_uuid(), k.resource_id, k.component_type, k.billing_period, k.username, k.usage, NULL, false,
+    SELECT gen_random_uuid(), (r->>0)::bigint, r->>1, (r->>2)::date, r->>3, (r->>4)::numeric, NULL, false,
            '', %s, %s, %s
-    FROM unnest(%s::bigint[], %s::text[], %s::date[], %s::text[], %s::numeric[]) AS k({_KEY_COLUMNS}, usage)
+    FROM json_array_elements(%s::json) AS r
     ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET
         previous_usage = c.usage,
         decreased = EXCLUDED.usage < c.usage,
@@ -322,13 +323,15 @@ def _upsert_returning(
 
     The upsert itself sets `previous_usage` and `decreased` from the row it replaces, leaves a row
     holding the same amount untouched, and returns the rows it wrote; a report whose row is not
-    returned changed nothing. Rows are written (and locked) in key order.
+    returned changed nothing. Rows are written (and locked) in key order. They travel as one JSON
+    array of rows, which the json module writes in C, where arrays of values would be dumped value
+    by value in Python; amounts go as decimal strings, so nothing passes through a float.
     """
     order = sorted(range(len(reports)), key=keys.__getitem__)
-    rows = ((*keys[i], reports[i].usage) for i in order)
+    rows = [(*keys[i][:2], keys[i][2].isoformat(), keys[i][3], str(reports[i].usage)) for i in order]
     with _array_cursor() as cursor:
         now = timezone.now()
-        cursor.execute(_UPSERT_RETURNING_PG, [reported_at, now, now, *_columns(rows, 5)])
+        cursor.execute(_UPSERT_RETURNING_PG, [reported_at, now, now, json.dumps(rows)])
         written = {(r, c, p, n): (previous, decreased) for r, c, p, n, previous, decreased in cursor.fetchall()}
     changes: list[_Change] = []
     outcomes: list[int] = []
