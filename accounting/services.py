@@ -7,7 +7,7 @@ On PostgreSQL, when every report names a different row (what providers send):
    compares and writes: a report equal to what its row holds leaves the row untouched; any other
    replaces the month's amount, and the statement itself sets `previous_usage` to the amount
    replaced and `decreased` when the new one is lower; it returns the rows it wrote (the rows
-   travel as arrays through `unnest`, in key order).
+   travel as one JSON array, in key order).
 
 When a batch names a row twice, or on other databases:
 
