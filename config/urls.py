@@ -65,3 +65,5 @@ urlpatterns = [
 ]
 # Unmatched URLs under /api/ answer JSON, as the API's own 404s do.
 handler404 = "common.api.exceptions.not_found"
+# Uncaught errors: JSON under /api/, the portal's 500 page (rendered without a request) elsewhere.
+handler500 = "common.api.exceptions.server_error"

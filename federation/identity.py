@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from common.exceptions import NotFound, PermissionDenied, UpstreamUnavailable, ValidationFailed
 
 from .models import User
-from .permissions import can_look_up_identities, is_operator
+from .permissions import can_look_up_identities, grantable_roles, is_operator
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +99,37 @@ def user_from_cuid(*, actor: User, cuid: str) -> User:
     if not settings.IDENTITY_REGISTRY_URL:
         raise NotFound(f"No user with CUID {cuid!r} exists, and no identity registry is configured.")
     return user_sync_from_claims(cuid=cuid, claims=fetch_registry_claims(cuid), method="remote-eduteams")
+
+
+def user_for_membership(*, actor: User, scope, identifier: str) -> User:
+    """The person to add to `scope`'s team, named by their e-mail address or CUID.
+
+    Only someone who may grant a role on `scope` may look people up here. A CUID known locally comes
+    first, then an e-mail address (one account only); a CUID unknown here is asked of the identity
+    registry (creating the user) when the actor may look up identities, as /api/remote-eduteams/ does.
+    """
+    if not grantable_roles(actor, scope=scope):
+        raise PermissionDenied("You may not add members here.")
+    identifier = (identifier or "").strip()
+    if not identifier:
+        raise ValidationFailed("Give the person's e-mail address or CUID.", field="user")
+    user = User.objects.filter(cuid=identifier).first()
+    if user is not None:
+        return user
+    by_email = list(User.objects.filter(email__iexact=identifier, is_active=True)[:2])
+    if len(by_email) > 1:
+        raise ValidationFailed(
+            f"Several accounts have the e-mail address {identifier}; give the person's CUID instead.", field="user"
+        )
+    if by_email:
+        return by_email[0]
+    if can_look_up_identities(actor) and settings.IDENTITY_REGISTRY_URL:
+        try:
+            return user_from_cuid(actor=actor, cuid=identifier)
+        except NotFound:
+            pass
+    raise ValidationFailed(
+        f"No account with the e-mail address or CUID {identifier} is known. The person logs in once to get"
+        " an account; then add them here.",
+        field="user",
+    )

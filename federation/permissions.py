@@ -11,7 +11,7 @@ from django.db.models import Q
 from common.querysets import reads_everything
 
 from .models import Customer, Project, RoleGrant, RoleName
-from .models.roles import PROJECT_ROLES
+from .models.roles import CUSTOMER_ROLES, PROJECT_ROLES
 
 
 def role_names(user, *, customer: Customer | None = None, project: Project | None = None) -> set[str]:
@@ -66,15 +66,25 @@ def can_manage_project(user, project: Project) -> bool:
     return bool(roles & {RoleName.CUSTOMER_OWNER, RoleName.PROJECT_MANAGER})
 
 
+def grantable_roles(user, *, scope) -> frozenset[str]:
+    """The roles `user` may grant and revoke on `scope` (one query): owners and staff any role of the scope's
+    kind, project managers the project's admin and member roles, everyone else none."""
+    kind_roles = CUSTOMER_ROLES if isinstance(scope, Customer) else PROJECT_ROLES
+    if not may_write(user):
+        return frozenset()
+    if is_operator(user):
+        return kind_roles
+    if isinstance(scope, Customer):
+        roles = role_names(user, customer=scope)
+    else:
+        roles = role_names(user, customer=scope.customer, project=scope)
+    if RoleName.CUSTOMER_OWNER in roles:
+        return kind_roles
+    if isinstance(scope, Project) and RoleName.PROJECT_MANAGER in roles:
+        return PROJECT_ROLES - {RoleName.PROJECT_MANAGER}
+    return frozenset()
+
+
 def can_grant(user, *, scope, role_name: str) -> bool:
     """Owners and staff grant any role in their scope; project managers grant admin/member roles only."""
-    if not may_write(user):
-        return False
-    if is_operator(user):
-        return True
-    if isinstance(scope, Customer):
-        return RoleName.CUSTOMER_OWNER in role_names(user, customer=scope)
-    roles = role_names(user, customer=scope.customer, project=scope)
-    if RoleName.CUSTOMER_OWNER in roles:
-        return True
-    return RoleName.PROJECT_MANAGER in roles and role_name in PROJECT_ROLES - {RoleName.PROJECT_MANAGER}
+    return role_name in grantable_roles(user, scope=scope)

@@ -2,14 +2,18 @@
 take; the rules (ranges, required options, permissions, terms) are the services', and their DomainErrors are
 put back on the form next to the field they name."""
 
+from datetime import datetime, time
+
 from django import forms
+from django.utils import timezone
 
 from common.exceptions import DomainError
-from federation.models import Project
+from federation.models import Project, RoleName
 from federation.notification_kinds import kinds_for, wants
 from marketplace.models import BillingType, Offering, Resource
 from marketplace.processors import capabilities
 from marketplace.services.validation import OPTION_TYPES, RESERVED_ATTRIBUTES, visible_options
+from portal.templatetags.portal_format import ROLE_LABELS
 
 OPTION_PREFIX = "option_"
 LIMIT_PREFIX = "limit_"
@@ -172,3 +176,34 @@ class NotificationSettingsForm(DomainErrorForm):
 
     def changes(self) -> dict[str, bool]:
         return {name: bool(self.cleaned_data.get(name)) for name in self.fields}
+
+
+class MemberAddForm(DomainErrorForm):
+    """A person (by e-mail address or CUID) with one of the roles the actor may grant, until an optional day."""
+
+    service_fields = {"user": "identifier", "expiration_time": "expires"}
+    ROLE_ORDER = (RoleName.PROJECT_MEMBER, RoleName.PROJECT_ADMIN, RoleName.PROJECT_MANAGER)
+
+    identifier = forms.CharField(
+        label="E-mail address or CUID",
+        max_length=254,
+        help_text="The person needs an account: they log in once, or staff look their CUID up.",
+    )
+    role = forms.ChoiceField()
+    expires = forms.DateField(
+        label="Access ends after",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The last day of access; leave empty for no end.",
+    )
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(str(name), ROLE_LABELS[name]) for name in self.ROLE_ORDER if name in roles]
+
+    def expiration_time(self) -> datetime | None:
+        """The last moment of the chosen day in the site's time zone (the service refuses one already past)."""
+        day = self.cleaned_data.get("expires")
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.combine(day, time.max))

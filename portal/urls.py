@@ -3,16 +3,23 @@ from django.urls import path
 
 from common.login_security import throttle_login_attempts
 
-from .views import account, marketplace, structure
+from .views import account, exports, marketplace, structure
 
 urlpatterns = [
     path("", structure.home, name="portal-home"),
     path("projects/<uuid:uuid>/", structure.project_detail, name="portal-project"),
+    path("projects/<uuid:uuid>/members/add/", structure.project_member_add, name="portal-project-member-add"),
+    path(
+        "projects/<uuid:uuid>/members/<uuid:grant_uuid>/remove/",
+        structure.project_member_remove,
+        name="portal-project-member-remove",
+    ),
     path("login/", throttle_login_attempts(auth_views.LoginView.as_view()), name="portal-login"),
     path("logout/", auth_views.LogoutView.as_view(), name="portal-logout"),
     path("catalogue/", marketplace.offering_list, name="portal-offerings"),
     path("catalogue/<uuid:uuid>/", marketplace.offering_detail, name="portal-offering"),
     path("resources/", marketplace.resource_list, name="portal-resources"),
+    path("resources/csv/", exports.resource_list_csv, name="portal-resources-csv"),
     path("resources/<uuid:uuid>/", marketplace.resource_detail, name="portal-resource"),
     path("resources/<uuid:uuid>/limits/", marketplace.resource_update_limits, name="portal-resource-limits"),
     path("resources/<uuid:uuid>/terminate/", marketplace.resource_terminate, name="portal-resource-terminate"),

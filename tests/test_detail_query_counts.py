@@ -77,7 +77,8 @@ API = [
 ]
 
 PORTAL = [
-    pytest.param("/projects/{object}/", "project", "manager", 5, 5, id="project"),
+    # a viewer's page also asks once which roles they may grant (the team controls); staff may grant any
+    pytest.param("/projects/{object}/", "project", "manager", 5, 6, id="project"),
     pytest.param("/catalogue/{object}/", "offering", "manager", 9, 9, id="offering"),
     # + the monthly usage series; a viewer's page also asks once whether they may order (staff may)
     pytest.param("/resources/{object}/", "resources", "manager", 8, 9, id="resource"),

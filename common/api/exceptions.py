@@ -4,6 +4,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as server_error_page
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -38,8 +39,19 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+API_PREFIXES = ("/api/", "/api-auth/")
+
+
 def not_found(request, exception):
-    """404 for URLs no route matches: JSON under the API's prefixes, the usual page elsewhere."""
-    if request.path.startswith(("/api/", "/api-auth/")):
+    """404 for URLs no route matches: JSON under the API's prefixes, the portal's page (404.html) elsewhere."""
+    if request.path.startswith(API_PREFIXES):
         return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500 for uncaught errors: JSON under the API's prefixes, elsewhere 500.html rendered without a request
+    (no context processors, no database), so the page shows even when the error came from those."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse({"detail": "Server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return server_error_page(request)

@@ -81,9 +81,11 @@ def offering_detail(request, uuid):
 def _filtered_list(request, filter_class, queryset, states, template):
     """A portal list page: the model's filter set over the selector, a page of it, and the filter choices."""
     filterset = filter_class(request.GET, queryset=queryset, request=request)
+    page = _page(request, filterset)
     context = {
         "filter": filterset,
-        "page": _page(request, filterset),
+        "page": page,
+        "total": page.paginator.count,  # already counted for the page
         "projects": Project.objects.visible_to(request.user).only("uuid", "name"),
         "states": states,
     }

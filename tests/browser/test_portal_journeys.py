@@ -1,5 +1,6 @@
 """Researchers' journeys through the portal in Debian's Chromium: the dashboard, a resource's usage
-against its limit, what a plain member is (not) offered, a manager approving from the dashboard.
+against its limit, what a plain member is (not) offered, a manager approving from the dashboard, a
+manager adding and removing a member of the team, and the portal's 404 page.
 
 Every page visited is checked with axe-core (no critical or serious violation) and at 390 px width
 (the page is never wider than the viewport). Each journey saves a full-page screenshot to
@@ -165,3 +166,52 @@ def test_a_manager_approves_a_pending_order_from_the_dashboard(live_server, page
     screenshot(page, request)
     check(page, f"{live_server.url}/orders/{pending.uuid}/")
     assert "Waiting for the provider, Nordic Supercomputing Centre, to approve." in page.inner_text(".who-acts")
+
+
+def test_a_manager_adds_and_removes_a_member(live_server, page, world, request):
+    project = world["project"]
+    UserFactory(username="newcomer", full_name="Nora Newcomer", email="nora@example.org")
+    log_in(page, live_server.url, "researcher")
+    url = f"{live_server.url}/projects/{project.uuid}/"
+    check(page, url)
+    team = page.locator("section.team")
+    assert team.locator("button[aria-label$='(Project member)']").count() == 1  # the plain member
+    assert team.locator("button[aria-label$='(Project manager)']").count() == 0  # managers grant no managers
+    team.get_by_label("E-mail address or CUID").fill("nobody@example.org")
+    team.get_by_role("button", name="Add member").click()
+    page.wait_for_load_state("load")
+    assert "No account with the e-mail address or CUID nobody@example.org is known." in team.inner_text()
+    last_day = timezone.localdate() + timedelta(days=90)
+    team.get_by_label("E-mail address or CUID").fill("nora@example.org")
+    team.get_by_label("Role").select_option(label="Project admin")
+    team.get_by_label("Access ends after").fill(last_day.isoformat())
+    team.get_by_role("button", name="Add member").click()
+    page.wait_for_load_state("load")
+    assert page.url == url
+    assert "Nora Newcomer added as project admin." in page.inner_text(".notice")
+    row = team.locator("tr", has_text="Nora Newcomer")
+    assert "Project admin" in row.inner_text() and f"{last_day.day} {last_day:%b %Y}, 23:59" in row.inner_text()
+    screenshot(page, request)  # with the notice, before `check` reloads the page
+    check(page, url)
+    team.get_by_role("button", name="Remove Nora Newcomer (Project admin)").click()
+    page.wait_for_load_state("load")
+    assert "Nora Newcomer removed (project admin)." in page.inner_text(".notice")
+    assert team.locator("tr", has_text="Nora Newcomer").count() == 0
+    # A plain member sees the list, without controls.
+    page.context.clear_cookies()
+    log_in(page, live_server.url, "plain-member")
+    check(page, url)
+    assert page.get_by_role("button", name="Add member").count() == 0
+    assert page.locator("section.team").get_by_role("button").count() == 0
+
+
+def test_an_unknown_page_is_the_portal_404_page(live_server, page, world, request):
+    log_in(page, live_server.url, "researcher")
+    response = page.goto(f"{live_server.url}/no-such-page/")
+    assert response.status == 404
+    assert page.get_by_role("heading", name="Page not found").is_visible()
+    assert page.locator("link[rel=icon]").get_attribute("href") == "/static/federation/favicon.svg"
+    assert page.request.get(f"{live_server.url}/favicon.ico").status == 200  # redirected to the static SVG
+    bad = [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in ("critical", "serious")]
+    assert bad == []
+    screenshot(page, request)
