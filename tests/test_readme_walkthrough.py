@@ -29,6 +29,7 @@ DEMO_URL = "http://127.0.0.1:8000"
 DEMO_PASSWORD = "demo-password-change-me"
 START_TIMEOUT = 300  # a first start migrates a new SQLite database
 BLOCK_TIMEOUT = 300
+UUID = r"[0-9a-f-]{36}"
 
 
 def sh_blocks(document: Path, heading: str) -> str:
@@ -158,6 +159,21 @@ class MakeRun:
     def document(self, document: Path, heading: str) -> str:
         return sh_blocks(document, heading).replace(DEMO_URL, self.url)
 
+    def walk(self, document: Path, heading: str, folder: str, names: tuple[str, ...], value: str = r"\S+"):
+        """Run a document's section as written, in a folder of its own; (its output, the shell
+        variables `names` as they stand at its end, each matching `value`)."""
+        script = self.document(document, heading)
+        formats = " %s" * len(names)
+        values = " ".join(f'"${name}"' for name in names)
+        script += f'\nprintf "RESULT{formats}\\n" {values}\n'
+        workdir = self.root / folder
+        workdir.mkdir()
+        result = bash(script, cwd=workdir, env=plain_env())
+        assert result.returncode == 0, explain(result, self.var / "log")
+        found = re.search(rf"^RESULT{f' ({value})' * len(names)}$", result.stdout, flags=re.MULTILINE)
+        assert found, explain(result, self.var / "log")
+        return result.stdout, found.groups()
+
 
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
@@ -189,38 +205,30 @@ def test_readme_api_in_five_minutes(make_run):
 
 def test_docs_marketplace_walkthrough_runs_against_make_run(make_run):
     """docs/marketplace.md as written, with the demo's allocator and provider-owner accounts."""
-    script = make_run.document(REPO / "docs" / "marketplace.md", "## Allocator walk-through")
-    script += '\nprintf "RESULT %s %s\\n" "$ORDER_UUID" "$RESOURCE_UUID"\n'
-    workdir = make_run.root / "allocator"
-    workdir.mkdir()
-    result = bash(script, cwd=workdir, env=plain_env())
-    assert result.returncode == 0, explain(result, make_run.var / "log")
-
-    found = re.search(r"^RESULT ([0-9a-f-]{36}) ([0-9a-f-]{36})$", result.stdout, flags=re.MULTILINE)
-    assert found, explain(result, make_run.var / "log")
-    order = make_run.get(f"/api/marketplace-orders/{found.group(1)}/")
-    resource = make_run.get(f"/api/marketplace-resources/{found.group(2)}/")
+    out, (order_uuid, resource_uuid) = make_run.walk(
+        REPO / "docs" / "marketplace.md",
+        "## Allocator walk-through",
+        "allocator",
+        ("ORDER_UUID", "RESOURCE_UUID"),
+        UUID,
+    )
+    order = make_run.get(f"/api/marketplace-orders/{order_uuid}/")
+    resource = make_run.get(f"/api/marketplace-resources/{resource_uuid}/")
     assert (order["state"], order["offering_name"]) == ("done", "HPC allocation")
     assert (resource["state"], resource["backend_id"]) == ("Terminated", "hpc_climate_cpu")
     assert resource["limits"] == {"cpu_k_hours": 250, "storage_tb": 2}
-    assert '"Terminated"\nRESULT' in result.stdout  # what the last step prints
+    assert '"Terminated"\nRESULT' in out  # what the last step prints
 
 
 def test_docs_usage_walkthrough_runs_against_make_run(make_run):
     """docs/usage.md's month of usage, cost, invoice and report, as written, against what the demo agent reports."""
-    script = make_run.document(
-        REPO / "docs" / "usage.md", "## Allocator walk-through: a month's usage, cost, invoice and report"
+    out, (resource_uuid, invoice_uuid) = make_run.walk(
+        REPO / "docs" / "usage.md",
+        "## Allocator walk-through: a month's usage, cost, invoice and report",
+        "usage",
+        ("RESOURCE_UUID", "INVOICE_UUID"),
+        UUID,
     )
-    script += '\nprintf "RESULT %s %s\\n" "$RESOURCE_UUID" "$INVOICE_UUID"\n'
-    workdir = make_run.root / "usage"
-    workdir.mkdir()
-    result = bash(script, cwd=workdir, env=plain_env())
-    assert result.returncode == 0, explain(result, make_run.var / "log")
-
-    found = re.search(r"^RESULT ([0-9a-f-]{36}) ([0-9a-f-]{36})$", result.stdout, flags=re.MULTILINE)
-    assert found, explain(result, make_run.var / "log")
-    resource_uuid, invoice_uuid = found.groups()
-    out = result.stdout
     assert "cpu_k_hours: 100 of 400 since start, 25 %" in out, out
     assert "storage_tb: 0.5 of 2 since start, 25 %" in out, out
     items = {
@@ -244,16 +252,12 @@ def test_docs_usage_walkthrough_runs_against_make_run(make_run):
 def test_docs_shares_walkthrough_runs_against_make_run(make_run):
     """docs/shares.md: a share granted and divided, an order refused and one placed against it, a policy
     pausing the allocation at the demo agent when its usage arrives, and a raised limit resuming it."""
-    script = make_run.document(REPO / "docs" / "shares.md", "## Allocator walk-through: a share, a policy, a pause")
-    script += '\nprintf "RESULT %s %s\\n" "$RESOURCE_URL" "$POLICY_URL"\n'
-    workdir = make_run.root / "shares"
-    workdir.mkdir()
-    result = bash(script, cwd=workdir, env=plain_env())
-    assert result.returncode == 0, explain(result, make_run.var / "log")
-
-    found = re.search(r"^RESULT (\S+) (\S+)$", result.stdout, flags=re.MULTILINE)
-    assert found, explain(result, make_run.var / "log")
-    out = result.stdout
+    out, (resource_url, policy_url) = make_run.walk(
+        REPO / "docs" / "shares.md",
+        "## Allocator walk-through: a share, a policy, a pause",
+        "shares",
+        ("RESOURCE_URL", "POLICY_URL"),
+    )
     assert re.search(r"^project share: 500 from \d{4}-01-01 to \d{4}-12-31, 500 left$", out, re.MULTILINE), out
     assert re.search(r"^600 k-hours: 409 .*Only 500 k-hours of cpu_k_hours is left", out, re.MULTILINE), out
     assert re.search(r"^400 k-hours: 201$", out, re.MULTILINE), out
@@ -261,7 +265,6 @@ def test_docs_shares_walkthrough_runs_against_make_run(make_run):
     assert out.index("paused: true") < out.index("paused: false")
     assert "fired at 100 %: 100 of 80" in out and "fired at 80 %: 100 of 80" in out, out
     assert "project share: 400 allocated, 100 used, 100 left" in out, out
-    resource_url, policy_url = found.groups()
     resource = make_run.get(resource_url.removeprefix(make_run.url))
     assert (resource["state"], resource["paused"], resource["limits"]["cpu_k_hours"]) == ("OK", False, 400)
     firings = make_run.get(policy_url.removeprefix(make_run.url) + "firings/")
