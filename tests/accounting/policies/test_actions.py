@@ -352,11 +352,11 @@ def _batch(resources, amount):
     return [UsageReport(r.id, GPU, month, Decimal(amount)) for r in resources]
 
 
-# The locked policies of the batch's projects, customers and offerings, the usage measure, the cost measure
-# (resources, orders, plans, usage), the firings of the current periods; when thresholds fire, one INSERT of
-# firings and one of events.
-QUERIES_NOTHING_FIRES = 7
-QUERIES_THRESHOLDS_FIRE = 9
+# Whether any policy is set, the locked policies of the batch's projects, customers and offerings, the usage
+# measure, the cost measure (resources, orders, plans, usage), the firings of the current periods; when
+# thresholds fire, one INSERT of firings and one of events.
+QUERIES_NOTHING_FIRES = 8
+QUERIES_THRESHOLDS_FIRE = 10
 
 
 def _evaluate(resources):
