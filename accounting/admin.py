@@ -6,6 +6,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from common.admin import number_field
 from common.exceptions import ValidationFailed
 
 from . import reports
@@ -18,13 +19,26 @@ from .shares import admin as shares_admin  # noqa: F401  (registers the share ad
 
 @admin.register(ComponentUsage)
 class ComponentUsageAdmin(admin.ModelAdmin):
-    list_display = ("resource", "component_type", "billing_period", "username", "usage", "decreased", "reported_at")
+    list_display = (
+        "resource", "component_type", "billing_period", "username", "usage_shown", "decreased", "reported_at",
+    )  # fmt: skip
     list_filter = ("decreased", "component_type", "billing_period")
     search_fields = ("resource__name", "resource__uuid", "component_type", "username")
     list_select_related = ("resource",)
     raw_id_fields = ("resource",)
-    readonly_fields = ("uuid", "created", "modified", "reported_at", "previous_usage")
+    fields = ("uuid", "resource", "component_type", "billing_period", "username", "usage_shown", "previous_usage_shown",
+              "decreased", "description", "reported_at", "created", "modified")  # fmt: skip
+    readonly_fields = fields
     actions = ["export_usage_report"]
+
+    usage_shown = number_field("usage", "Usage")
+    previous_usage_shown = number_field("previous_usage", "Previous usage")
+
+    def has_add_permission(self, request):
+        return False  # usage comes from providers, through the ingestion service
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def get_urls(self):
         report = path("report/", self.admin_site.admin_view(self.usage_report), name="accounting_usage_report")

@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 
+from common.formatting import plain_number
 from common.querysets import VisibleQuerySet
 
 from .invoicing.models import Invoice, InvoiceItem, InvoiceState  # noqa: F401  (models of the app)
@@ -54,4 +55,4 @@ class ComponentUsage(models.Model):
         indexes = [models.Index(fields=["billing_period"])]
 
     def __str__(self):
-        return f"{self.resource_id} {self.component_type} {self.billing_period:%Y-%m}: {self.usage}"
+        return f"{self.resource_id} {self.component_type} {self.billing_period:%Y-%m}: {plain_number(self.usage)}"

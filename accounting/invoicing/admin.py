@@ -2,12 +2,14 @@
 
 from django.contrib import admin, messages
 
+from common.admin import number_field
+
 from .models import Invoice, InvoiceItem, InvoiceState
 from .selectors import usage_after_close
 from .services import invoice_recompute
 
 ITEM_FIELDS = ("resource_name", "project_name", "offering_name", "plan_name", "component_type", "billing_type",
-               "quantity", "unit", "unit_price", "start", "end", "price")  # fmt: skip
+               "quantity_shown", "unit", "unit_price_shown", "start", "end", "price_shown")  # fmt: skip
 
 
 class InvoiceItemInline(admin.TabularInline):
@@ -18,19 +20,24 @@ class InvoiceItemInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
+    quantity_shown = number_field("quantity", "Quantity")
+    unit_price_shown = number_field("unit_price", "Unit price", kind="unit_price")
+    price_shown = number_field("price", "Price", kind="money")
+
     def has_add_permission(self, request, obj=None):
         return False
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ("customer", "year", "month", "state", "total", "currency", "modified")
+    list_display = ("customer", "year", "month", "state", "total_shown", "modified")
     list_filter = ("state", "year", "month")
     search_fields = ("customer__name", "customer__uuid", "uuid")
     list_select_related = ("customer",)
-    readonly_fields = ("uuid", "customer", "year", "month", "state", "total", "currency", "created", "modified",
+    readonly_fields = ("uuid", "customer", "year", "month", "state", "total_shown", "currency", "created", "modified",
                        "late_usage")  # fmt: skip
     inlines = [InvoiceItemInline]
+    total_shown = number_field("total", "Total", kind="money")
     actions = ["recompute"]
 
     def has_add_permission(self, request):

@@ -10,6 +10,7 @@ import uuid
 
 from django.db import models
 
+from common.formatting import money_text
 from common.querysets import VisibleQuerySet
 
 
@@ -97,4 +98,4 @@ class InvoiceItem(models.Model):
         indexes = [models.Index(fields=["project_uuid"], name="invoice_item_project_uuid_idx")]
 
     def __str__(self):
-        return f"{self.resource_name} {self.component_type} {self.start}..{self.end}: {self.price}"
+        return f"{self.resource_name} {self.component_type} {self.start}..{self.end}: {money_text(self.price)}"

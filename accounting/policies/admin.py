@@ -2,16 +2,23 @@
 
 from django.contrib import admin, messages
 
+from common.admin import number_field
 from common.exceptions import DomainError
 
 from .models import Policy, PolicyFiring
 from .services import policy_delete, policy_firings_expire
 
-FIRING_FIELDS = ("threshold", "period_start", "period_end", "value", "limit", "actions", "active", "fired_at",
-                 "undone_at", "undo_reason", "paused_resources", "terminated_resources")  # fmt: skip
+FIRING_FIELDS = ("threshold_shown", "period_start", "period_end", "value_shown", "limit_shown", "actions", "active",
+                 "fired_at", "undone_at", "undo_reason", "paused_resources", "terminated_resources")  # fmt: skip
 
 
-class PolicyFiringInline(admin.TabularInline):
+class FiringNumbers:
+    threshold_shown = number_field("threshold", "Threshold (%)")
+    value_shown = number_field("value", "Measured")
+    limit_shown = number_field("limit", "Limit")
+
+
+class PolicyFiringInline(FiringNumbers, admin.TabularInline):
     model = PolicyFiring
     fields = FIRING_FIELDS
     readonly_fields = FIRING_FIELDS
@@ -25,14 +32,19 @@ class PolicyFiringInline(admin.TabularInline):
 
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
-    list_display = ("uuid", "scope_type", "scope_name", "kind", "component_type", "limit", "period", "created")
+    list_display = ("uuid", "scope_type", "scope_name", "kind", "component_type", "limit_shown", "period", "created")
     list_filter = ("scope_type", "kind", "period")
     search_fields = ("uuid", "project__name", "customer__name", "offering__name", "component_type")
     list_select_related = ("project", "customer", "offering")
-    readonly_fields = ("uuid", "scope_type", "project", "customer", "offering", "kind", "period", "limit_cost",
-                       "component_type", "limit_usage", "thresholds", "created_by", "created", "modified")  # fmt: skip
+    readonly_fields = ("uuid", "scope_type", "project", "customer", "offering", "kind", "period",
+                       "limit_cost_shown", "component_type", "limit_usage_shown", "thresholds", "created_by", "created",
+                       "modified")  # fmt: skip
     inlines = [PolicyFiringInline]
     actions = ["delete_policies", "expire_ended_firings"]
+
+    limit_cost_shown = number_field("limit_cost", "Cost limit", kind="money")
+    limit_usage_shown = number_field("limit_usage", "Usage limit")
+    limit_shown = number_field("limit", "Limit", sortable=False)
 
     def has_add_permission(self, request):
         return False  # made and changed through the API, which evaluates them
@@ -67,8 +79,8 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PolicyFiring)
-class PolicyFiringAdmin(admin.ModelAdmin):
-    list_display = ("policy", "threshold", "period_start", "active", "fired_at", "undo_reason")
+class PolicyFiringAdmin(FiringNumbers, admin.ModelAdmin):
+    list_display = ("policy", "threshold_shown", "period_start", "active", "fired_at", "undo_reason")
     list_filter = ("active", "undo_reason", "period_start")
     search_fields = ("policy__uuid", "uuid")
     list_select_related = ("policy__project", "policy__customer", "policy__offering")

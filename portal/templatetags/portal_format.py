@@ -2,12 +2,11 @@
 amounts with their unit, money with the currency, and one date format that names the time zone."""
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.conf import settings
 from django.utils import timezone
 
+from common.formatting import money_text, plain_number, unit_price_text
 from federation.models import RoleName
 from marketplace.models import OrderState, ResourceState
 
@@ -75,42 +74,16 @@ def long_day(value) -> str:
     return f"{value.day} {value:%B %Y}" if isinstance(value, date) else "—"
 
 
-def plain(amount) -> str:
-    """A number to four decimals at most, without trailing zeros and with thousands separated: 1,042.25."""
-    try:
-        amount = Decimal(str(amount)).quantize(Decimal("0.0001"))
-    except (InvalidOperation, ValueError):
-        return str(amount)
-    whole, _, fraction = f"{amount:,f}".partition(".")
-    fraction = fraction.rstrip("0")
-    return f"{whole}.{fraction}" if fraction else whole
-
-
 @register.filter
 def quantity(amount, unit="") -> str:
     """An amount with its unit: "250 k-hours"; "—" for none."""
     if amount is None or amount == "":
         return "—"
-    return f"{plain(amount)} {unit}".strip()
+    return f"{plain_number(amount)} {unit}".strip()
 
 
-@register.filter
-def money(amount) -> str:
-    """An amount of the site's currency (settings.CURRENCY): "1,250.00 EUR"."""
-    if amount is None or amount == "":
-        return "—"
-    return f"{Decimal(str(amount)):,.2f} {settings.CURRENCY}"
-
-
-@register.filter
-def unit_price(amount) -> str:
-    """A price per unit, which may be a fraction of a cent: "0.000125 EUR", "2.00 EUR"."""
-    if amount is None or amount == "":
-        return "—"
-    amount = Decimal(str(amount)).quantize(Decimal("0.000001"))
-    text = f"{amount:,f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')} {settings.CURRENCY}"
+money = register.filter("money", money_text)
+unit_price = register.filter("unit_price", unit_price_text)
 
 
 PERIODS = {
