@@ -10,6 +10,14 @@ from .models import Offering, OfferingComponent, Order, OrderState, Plan, PlanCo
 from .services.validation import validate_options_schema
 
 
+class OfferingTypeFilter(admin.AllValuesFieldListFilter):
+    """Filter by the offering's type, headed so (orders have a type of their own)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "offering type"
+
+
 class OfferingForm(forms.ModelForm):
     terms_of_service_link = forms.URLField(required=False, assume_scheme="https")
 
@@ -133,7 +141,7 @@ def _run(modeladmin, request, queryset, label, call):
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
     list_display = ("uuid", "type", "state", "offering", "project", "resource", "created_by", "created")
-    list_filter = ("state", "type", "offering__type")
+    list_filter = ("state", "type", ("offering__type", OfferingTypeFilter))
     search_fields = ("uuid", "resource__name", "project__name", "offering__name", "resource__backend_id")
     list_select_related = ("offering", "project", "resource", "created_by")
     inlines = [OrderStateChangeInline]
@@ -189,7 +197,7 @@ class OrderAdmin(ReadOnlyAdmin):
 @admin.register(Resource)
 class ResourceAdmin(ReadOnlyAdmin):
     list_display = ("name", "state", "paused", "offering", "project", "backend_id", "end_date", "created")
-    list_filter = ("state", "paused", "offering__type")
+    list_filter = ("state", "paused", ("offering__type", OfferingTypeFilter))
     search_fields = ("name", "slug", "uuid", "backend_id", "project__name", "offering__name")
     list_select_related = ("offering", "project")
     inlines = [ResourceStateChangeInline]

@@ -130,6 +130,13 @@ def test_admin_numbers_read_as_people_write_them(live_server, page, estate):
     assert "0.0578437500000000" not in invoice
 
 
+def test_order_filters_say_which_type_they_filter(live_server, page, estate):
+    admin_log_in(page, live_server.url)
+    fits(page, f"{live_server.url}/admin/marketplace/order/")
+    headings = page.locator("#changelist-filter summary, #changelist-filter h3").all_inner_texts()
+    assert [h.strip() for h in headings if "type" in h] == ["By type", "By offering type"], headings
+
+
 @pytest.mark.parametrize("model", LISTS)
 def test_no_admin_list_is_cut_off_at_1280_px(live_server, page, estate, model):
     admin_log_in(page, live_server.url)
