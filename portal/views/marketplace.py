@@ -21,6 +21,7 @@ from marketplace.models import PENDING_ORDER_STATES, BillingType, OfferingState,
 from marketplace.permissions import can_cancel, can_order, can_review_as_consumer, can_review_as_provider
 from marketplace.services.placing import RESOURCE_STATES_ALLOWING
 from portal.forms import LimitsForm, OrderForm
+from portal.resource_status import resource_status
 from portal.selectors import projects_to_order_for
 from portal.usage import resource_usage
 
@@ -102,12 +103,14 @@ def _resource_page(request, resource, *, limits_form=None, status=200):
     components = list(resource.offering.components.all())
     # Asked once, of the same rule the services apply: who may order changes for the project.
     may_order = can_order(request.user, resource.project)
+    orders = list(selectors.order_list(user=request.user).filter(resource=resource))
     context = {
         "resource": resource,
         "components": components,
         "month": timezone.localdate().replace(day=1),
         "usage": resource_usage(resource, components),
-        "orders": selectors.order_list(user=request.user).filter(resource=resource),
+        "orders": orders,
+        "status": resource_status(resource=resource, orders=orders, components=components, user=request.user),
         "history": selectors.state_change_list(user=request.user).filter(resource=resource),
         "limits_form": limits_form or LimitsForm(resource=resource, components=components),
         "may_order": may_order,
