@@ -215,3 +215,17 @@ def test_an_unknown_page_is_the_portal_404_page(live_server, page, world, reques
     bad = [v["id"] for v in Axe().run(page).response["violations"] if v["impact"] in ("critical", "serious")]
     assert bad == []
     screenshot(page, request)
+
+
+def test_a_resource_page_prints_its_charts_and_figures_without_the_controls(live_server, page, world, request):
+    log_in(page, live_server.url, "researcher")
+    page.goto(f"{live_server.url}/resources/{world['resource'].uuid}/")
+    page.wait_for_load_state("load")
+    figures = page.locator("section.usage details table").first
+    assert not figures.is_visible()  # on screen the monthly figures wait behind "Monthly figures"
+    page.emulate_media(media="print")
+    assert figures.is_visible() and figures.locator("tbody tr").count() == len(MONTHLY)
+    assert page.locator("section.usage svg[role=img]").first.is_visible()
+    assert not page.locator("header nav").is_visible()
+    assert not page.get_by_role("button", name="Order new limits").is_visible()
+    screenshot(page, request, suffix="-print")
