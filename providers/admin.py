@@ -1,11 +1,18 @@
 from django.contrib import admin, messages
 
 from . import tasks
-from .models import OutboxMessage, Provider, ProviderOffering, SigningKey, UserConnection
+from .models import OutboxMessage, Provider, ProviderEndpoint, ProviderOffering, SigningKey, UserConnection
+
+
+class ProviderEndpointInline(admin.TabularInline):
+    model = ProviderEndpoint
+    extra = 0
+    fields = ("service_type", "url", "monitored")
 
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    inlines = [ProviderEndpointInline]
     list_display = (
         "slug",
         "name",

@@ -1,7 +1,7 @@
 import uuid
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -80,6 +80,41 @@ class Provider(models.Model):
     @property
     def accepts_deliveries(self) -> bool:
         return self.status == self.Status.ENABLED and self.available
+
+
+class ProviderEndpoint(models.Model):
+    """A service endpoint of a provider, by GOCDB service type, probed by `check_provider`.
+
+    `service_type` is GOCDB's (`org.openstack.nova`, `org.openstack.swift`, `eu.egi.cloud.accounting`)
+    or our own (`org.federation.provider-api`); `url` is http(s)://… for an HTTP check, or
+    tcp://host:port for a plain connection check.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="endpoints")
+    service_type = models.CharField(
+        max_length=100,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9.-]*$", "Lower-case letters, digits, dots and dashes.")],
+    )
+    url = models.CharField(
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https", "tcp"])],
+        help_text="http(s)://… or tcp://host:port",
+    )
+    monitored = models.BooleanField(default=True, help_text="Probed by check_provider.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["provider_id", "service_type", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "service_type", "url"],
+                name="provider_endpoint_unique",
+                violation_error_message="The provider already lists this endpoint.",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.provider_id} {self.service_type} {self.url}"
 
 
 class ProviderOffering(models.Model):

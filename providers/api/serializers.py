@@ -3,11 +3,20 @@ from rest_framework import serializers
 from common.api.fields import JSONObjectField, RelatedUrlField, UrlField
 from common.api.serializers import ReadListSerializer
 from federation.models import Customer
-from providers.models import Provider, UserConnection
+from providers.models import Provider, ProviderEndpoint, UserConnection
+
+
+class ProviderEndpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        list_serializer_class = ReadListSerializer
+        model = ProviderEndpoint
+        fields = ("service_type", "url", "monitored")
+        read_only_fields = fields
 
 
 class ProviderSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    endpoints = ProviderEndpointSerializer(many=True, read_only=True)
     customer = UrlField("customer-detail", source="customer.uuid")
     customer_uuid = serializers.UUIDField(source="customer.uuid", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
@@ -40,6 +49,7 @@ class ProviderSerializer(serializers.ModelSerializer):
             "last_delivery_at",
             "last_failure_at",
             "last_verify",
+            "endpoints",
             "created",
         )
         read_only_fields = fields

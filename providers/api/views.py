@@ -26,7 +26,7 @@ class ProviderViewSet(mixins.RetrieveModelMixin, BaseViewSet):
         if self.action == "connect":
             # Those who may connect see the provider here; those who only see it are refused (403).
             return (visible | providers_connectable_by(self.request.user)).distinct()
-        return visible.select_related("customer")
+        return visible.select_related("customer").prefetch_related("endpoints")
 
     @extend_schema(request=ProviderWriteSerializer, responses={201: ProviderSerializer})
     def create(self, request):
