@@ -20,6 +20,7 @@ from .placing import (
     resource_terminate,
     resource_update_limits,
 )
+from .provider_reports import resource_check_provider, resource_set_backend_id, resource_set_limits
 from .state_machine import (
     order_approve_by_consumer,
     order_approve_by_provider,
@@ -54,6 +55,9 @@ __all__ = [
     "projects_terminate_expired",
     "resource_pause",
     "resource_resume",
+    "resource_check_provider",
+    "resource_set_backend_id",
+    "resource_set_limits",
     "resource_terminate",
     "resource_update_limits",
     "resources_announce_ending",

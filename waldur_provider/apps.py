@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WaldurProviderConfig(AppConfig):
+    name = "waldur_provider"
+    verbose_name = "Waldur provider API (for Waldur site agents)"
+    default_auto_field = "django.db.models.BigAutoField"
