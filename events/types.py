@@ -48,7 +48,12 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType("marketplace_order_completed", "order", "The provider reported the order done.", _ORDER),
         EventType("marketplace_order_failed", "order", "The order erred.", (*_ORDER, "error_message")),
-        EventType("marketplace_order_rejected", "order", "The consumer or the provider rejected the order.", _ORDER),
+        EventType(
+            "marketplace_order_rejected",
+            "order",
+            "The consumer or the provider rejected the order, with the reason given (may be empty).",
+            (*_ORDER, "reject_reason"),
+        ),
         EventType("marketplace_order_canceled", "order", "The order's creator or staff canceled it.", _ORDER),
         # Resources: what an order did to its resource.
         EventType("marketplace_resource_create_requested", "resource", "A create order was placed.", _RESOURCE),

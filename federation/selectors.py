@@ -1,6 +1,6 @@
 """Reads of the structure domain that join or filter across models; views and portal pages call these."""
 
-from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 
 from .models import Customer, Project, RoleGrant, User
 from .permissions import sees_everything
@@ -18,6 +18,21 @@ def role_grants_visible_to(viewer, *, scope: Customer | Project) -> QuerySet[Rol
     if sees_everything(viewer):
         return grants.annotate(created_by_visible=Value(True))
     visible = User.objects.visible_to(viewer)
-    return grants.filter(user__in=visible).annotate(
-        created_by_visible=Exists(visible.filter(pk=OuterRef("created_by_id")))
+    # Everyone holding a role on a project the viewer sees, or on a customer where the viewer holds a customer
+    # role, is visible by that part of the rule alone; so is a grant's maker who holds a role there (or is the
+    # viewer). Asked first, these spare PostgreSQL the whole rule (every order and state change the viewer
+    # sees), which it would otherwise work out for every row: the same answer, the cost of a few index reads.
+    if scope_field == "project":
+        seen_scopes = Project.objects.visible_to(viewer).values("id")
+    else:
+        seen_scopes = RoleGrant.objects.active().filter(user=viewer, customer__isnull=False).values("customer_id")
+    in_seen_scope = Q(**{f"{scope_field}_id__in": seen_scopes})
+    holders = RoleGrant.objects.active().filter(**{scope_field: scope}).values("user_id")
+    return grants.filter(in_seen_scope | Q(user__in=visible)).annotate(
+        created_by_visible=Case(
+            When(created_by__isnull=True, then=Value(False)),
+            When(Q(created_by_id=viewer.id) | (in_seen_scope & Q(created_by_id__in=holders)), then=Value(True)),
+            default=Exists(visible.filter(pk=OuterRef("created_by_id"))),
+            output_field=BooleanField(),
+        )
     )

@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django.db.models import Q
 
 from common.api.fields import parse_uuid
 
@@ -76,11 +77,27 @@ class OrderFilter(django_filters.FilterSet):
     resource = UrlFilter(field_name="resource__uuid")
     resource_uuid = django_filters.UUIDFilter(field_name="resource__uuid")
     created_by_uuid = django_filters.UUIDFilter(field_name="created_by__uuid")
-    o = django_filters.OrderingFilter(fields=("created", "modified", "state", "type"))
+    query = django_filters.CharFilter(method="filter_query", label="Resource, offering or project name contains")
+    o = django_filters.OrderingFilter(
+        fields=(
+            "created",
+            "modified",
+            "state",
+            "type",
+            ("resource__name", "resource_name"),
+            ("offering__name", "offering_name"),
+            ("project__name", "project_name"),
+        )
+    )
 
     class Meta:
         model = Order
         fields = []
+
+    def filter_query(self, queryset, name, value):
+        return queryset.filter(
+            Q(resource__name__icontains=value) | Q(offering__name__icontains=value) | Q(project__name__icontains=value)
+        )
 
 
 class ResourceFilter(django_filters.FilterSet):

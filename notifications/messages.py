@@ -83,6 +83,8 @@ def order_outcome(event: Event, order: Order) -> Notice:
             reason = f"Rejected by {by} for the provider ({order.offering.customer.name})."
         else:
             reason = f"Rejected by {by} for the project ({order.project.name})."
+        given = event.context.get("reject_reason", order.reject_reason)
+        reason += f"\n\nThe reason given:\n{given}" if given else "\n\nNo reason was given."
     return _notice(
         "order_outcomes",
         f"Your {_order_name(order)} {_OUTCOME[event.event_type]}",

@@ -13,6 +13,7 @@ from federation.notification_kinds import kinds_for, wants
 from marketplace.models import BillingType, Offering, Resource
 from marketplace.processors import capabilities
 from marketplace.services.validation import OPTION_TYPES, RESERVED_ATTRIBUTES, visible_options
+from portal.selectors import project_choices
 from portal.templatetags.portal_format import ROLE_LABELS
 
 OPTION_PREFIX = "option_"
@@ -99,6 +100,13 @@ class OrderForm(DomainErrorForm):
         super().__init__(*args, **kwargs)
         self.offering = offering
         self.fields["project"].queryset = projects
+        choices = project_choices(projects)
+        if choices is None:  # too many to list: the project's UUID, checked against `projects` all the same
+            self.fields["project"].widget = forms.TextInput(attrs={"size": 36})
+            self.fields["project"].help_text = "The project's UUID, as shown in the address of its page."
+        else:
+            self.fields["project"].widget.choices = [(p.uuid, str(p)) for p in choices]
+        self.may_order = choices is None or bool(choices)
         self.plans = {str(p.uuid): p for p in getattr(offering, "plans_list", offering.plans.all()) if not p.archived}
         self.fields["plan"].choices = [(key, plan.name) for key, plan in self.plans.items()]
         if not self.plans:

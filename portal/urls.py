@@ -3,7 +3,7 @@ from django.urls import path
 
 from common.login_security import throttle_login_attempts
 
-from .views import account, exports, marketplace, structure
+from .views import account, connections, exports, marketplace, staff, structure
 
 urlpatterns = [
     path("", structure.home, name="portal-home"),
@@ -24,8 +24,12 @@ urlpatterns = [
     path("resources/<uuid:uuid>/limits/", marketplace.resource_update_limits, name="portal-resource-limits"),
     path("resources/<uuid:uuid>/terminate/", marketplace.resource_terminate, name="portal-resource-terminate"),
     path("orders/", marketplace.order_list, name="portal-orders"),
+    path("orders/csv/", exports.order_list_csv, name="portal-orders-csv"),
     path("orders/<uuid:uuid>/", marketplace.order_detail, name="portal-order"),
     path("orders/<uuid:uuid>/cancel/", marketplace.order_cancel, name="portal-order-cancel"),
     path("orders/<uuid:uuid>/review/", marketplace.order_review, name="portal-order-review"),
     path("settings/notifications/", account.notification_settings, name="portal-notification-settings"),
+    path("accounts/providers/", connections.provider_accounts_page, name="portal-provider-accounts"),
+    path("queues/", staff.queues, name="portal-queues"),
+    path("accounts/providers/<slug:slug>/connect/", connections.provider_connect, name="portal-provider-connect"),
 ]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from federation.models import RoleGrant
 from federation.permissions import is_operator
 from marketplace.models import Resource, ResourceState
 
-from .models import Provider, ProviderOffering
+from .models import Provider, ProviderOffering, UserConnection
 
 
 def provider_for_offering(offering) -> Provider | None:
@@ -31,3 +31,18 @@ def providers_connectable_by(user) -> QuerySet[Provider]:
         .values("offering__provider_link__provider_id")
     )
     return Provider.objects.filter(id__in=providers)
+
+
+def provider_accounts(user) -> list[Provider]:
+    """The providers `user` may connect an account at, by name, each with `account`: the user's connected
+    account there (a UserConnection with the local username) or None. Two queries, whatever the number."""
+    connected = UserConnection.objects.filter(user_id=user.pk, state=UserConnection.State.CONNECTED)
+    providers = list(
+        providers_connectable_by(user)
+        .select_related("customer")
+        .order_by("name", "id")
+        .prefetch_related(Prefetch("connections", queryset=connected, to_attr="connected"))
+    )
+    for provider in providers:
+        provider.account = provider.connected[0] if provider.connected else None
+    return providers

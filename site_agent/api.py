@@ -19,6 +19,7 @@ from protocol.messages import (
 )
 from site_agent.connections import (
     ConnectionFailed,
+    connected_page,
     connection_complete,
     connection_for_link,
     connection_open,
@@ -160,7 +161,9 @@ class Api:
             )
         except ConnectionFailed as exc:
             return Html(400 if exc.status < 500 else exc.status, form_page(row, str(exc)))
-        return Html(200, page("Connected", f"<p>Your account is connected as {html.escape(username)}.</p>"))
+        # Back to the orchestrator's page when it said where that is (303: the browser follows with a GET).
+        location = row["return_url"]
+        return Html(303 if location else 200, connected_page(row, username), location=location)
 
     def jwks(self, request: Request):
         return 200, self.agent.jwks()

@@ -72,17 +72,31 @@ def connection_complete(*, store: Store, client: OrchestratorClient, connection_
 
 def page(title: str, body_html: str) -> str:
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>{body_html}</body></html>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title></head><body><main><h1>{html.escape(title)}</h1>{body_html}</main>"
+        "</body></html>"
     )
+
+
+def _back_link(row) -> str:
+    """A way back to where the user came from, when the orchestrator said where that is."""
+    url = row["return_url"]
+    return f"<p><a href='{html.escape(url, quote=True)}'>Back to the portal</a></p>" if url else ""
 
 
 def form_page(row, error: str = "") -> str:
     who = html.escape(row["full_name"] or row["email"] or row["user_uuid"])
-    problem = f"<p role='alert'>{html.escape(error)}</p>" if error else ""
+    problem = f"<p role='alert' id='problem'>{html.escape(error)}</p>" if error else ""
+    described = " aria-describedby='problem' aria-invalid='true'" if error else ""
     return page(
         "Connect your account",
         f"<p>Connecting {who} to a local account at this site.</p>{problem}"
-        "<form method='post'><label>Local username <input name='username' required autofocus></label>"
-        " <button type='submit'>Connect</button></form>",
+        "<form method='post'><label for='username'>Local username</label> "
+        f"<input id='username' name='username' required autofocus autocomplete='username'{described}>"
+        " <button type='submit'>Connect</button></form>" + _back_link(row),
     )
+
+
+def connected_page(row, username: str) -> str:
+    return page("Connected", f"<p>Your account is connected as {html.escape(username)}.</p>" + _back_link(row))

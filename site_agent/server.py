@@ -44,9 +44,12 @@ class Request:
 
 
 class Html:
-    def __init__(self, status: int, text: str):
+    """A page for a browser; with `location`, a redirect that also carries the page."""
+
+    def __init__(self, status: int, text: str, *, location: str = ""):
         self.status = status
         self.text = text
+        self.location = location
 
 
 class Route:
@@ -100,7 +103,7 @@ class Handler(BaseHTTPRequestHandler):
             log.exception("%s %s failed", method, self.path)
             result = (500, {"detail": "internal error in the site agent"})
         if isinstance(result, Html):
-            self._send(result.status, result.text.encode("utf-8"), "text/html; charset=utf-8")
+            self._send(result.status, result.text.encode("utf-8"), "text/html; charset=utf-8", location=result.location)
         else:
             status, payload = result
             self._send(status, json.dumps(payload).encode("utf-8"), "application/json")
@@ -149,9 +152,11 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(413, f"body larger than {MAX_BODY} bytes")
         return self.rfile.read(length)
 
-    def _send(self, status: int, data: bytes, content_type: str) -> None:
+    def _send(self, status: int, data: bytes, content_type: str, *, location: str = "") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if location:
+            self.send_header("Location", location)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
         if status == 401:

@@ -125,9 +125,12 @@ CREATE TABLE IF NOT EXISTS connections (
     token TEXT NOT NULL UNIQUE,
     created_at REAL NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-    username TEXT NOT NULL DEFAULT ''
+    username TEXT NOT NULL DEFAULT '',
+    return_url TEXT NOT NULL DEFAULT ''
 );
 """
+# Columns added after a table was first created: (table, column, definition), added on start when missing.
+ADDED_COLUMNS = (("connections", "return_url", "TEXT NOT NULL DEFAULT ''"),)
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -147,6 +150,9 @@ class Store:
         self._lock = threading.RLock()
         with self._lock:
             self._conn.executescript(SCHEMA)  # CREATE ... IF NOT EXISTS: safe on every start
+            for table, column, definition in ADDED_COLUMNS:  # a state file written by an older agent
+                if column not in {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         with self._lock:
@@ -449,8 +455,16 @@ class Store:
                 return row["token"]
             db.execute(
                 "INSERT OR REPLACE INTO connections (connection_id, user_uuid, email, full_name, token, created_at,"
-                " state) VALUES (?, ?, ?, ?, ?, ?, 'pending')",
-                (request.connection_id, request.user_uuid, request.email, request.full_name, token, time.time()),
+                " return_url, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+                (
+                    request.connection_id,
+                    request.user_uuid,
+                    request.email,
+                    request.full_name,
+                    token,
+                    time.time(),
+                    request.return_url,
+                ),
             )
         return token
 

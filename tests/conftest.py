@@ -6,7 +6,12 @@ from federation.models import RoleName
 from federation.models.roles import ensure_roles
 from tests import slurm
 from tests.factories import CustomerFactory, ProjectFactory, UserFactory, grant
-from tests.markers import postgresql_skip_reason
+from tests.markers import postgresql_skip_reason, serialized_first
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django has put the transactional tests after the others
+def pytest_collection_modifyitems(items):
+    items[:] = serialized_first(items)
 
 
 def pytest_runtest_setup(item):

@@ -329,6 +329,28 @@ def test_everything_make_run_writes_stays_under_var(make_run):
     assert make_run.control_existed or not (REPO / "control").exists()
 
 
+def test_an_account_is_connected_at_the_demo_provider_and_back(make_run):
+    """The portal's "Accounts at providers" round trip under `make run`: the demo agent's confirmation page,
+    its signed confirmation to the orchestrator, and the browser sent back to the portal page."""
+    session = _portal_login(make_run.url, "demo-staff", DEMO_PASSWORD)
+    accounts = f"{make_run.url}/accounts/providers/"
+    assert 'id="provider-demo"' in session.get(accounts, timeout=30).text
+    forward = session.post(
+        f"{accounts}demo/connect/",
+        data={"csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": accounts},
+        timeout=30,
+    )
+    assert forward.status_code == 200, forward.text[-2000:]
+    link = re.search(r'<meta http-equiv="refresh" content="0; url=([^"]+)">', forward.text).group(1)
+    assert link.startswith(f"http://127.0.0.1:{make_run.agent_port}/connect/")
+    assert "Local username" in requests.get(link, timeout=30).text
+    done = requests.post(link, data={"username": "demostaff"}, allow_redirects=False, timeout=30)
+    assert done.status_code == 303 and done.headers["Location"] == f"{accounts}?connected=demo", done.text
+    back = session.get(done.headers["Location"], timeout=30).text
+    assert "Your account at Demo site is connected as <strong>demostaff</strong>." in back
+
+
 def test_services_script_checks_and_names_test_database_url():
     """scripts/services.sh checks the PostgreSQL the tests will use, and its message names TEST_DATABASE_URL."""
     env = plain_env(TEST_DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere")

@@ -3,7 +3,7 @@
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
-from django.views.defaults import page_not_found
+from django.views.defaults import page_not_found, permission_denied
 from django.views.defaults import server_error as server_error_page
 from rest_framework import status
 from rest_framework.response import Response
@@ -47,6 +47,17 @@ def not_found(request, exception):
     if request.path.startswith(API_PREFIXES):
         return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     return page_not_found(request, exception)
+
+
+def forbidden(request, exception):
+    """403 for a PermissionDenied raised outside the API's views: JSON under the API's prefixes, the portal's
+    page (403.html, with the reason when one was given) elsewhere."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse(
+            {"detail": str(exception) or "You do not have permission to perform this action."},
+            status=status.HTTP_403_FORBIDDEN,
+        )
+    return permission_denied(request, exception)
 
 
 def server_error(request):

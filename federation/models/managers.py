@@ -33,12 +33,16 @@ class CustomerQuerySet(VisibleQuerySet):
 
 class ProjectQuerySet(VisibleQuerySet):
     def _visible_to_member(self, user):
-        """Projects the user holds a role in, or whose customer they do."""
-        grants = _active_grants(user)
-        return self.filter(
-            Q(id__in=grants.filter(project__isnull=False).values("project_id"))
-            | Q(customer_id__in=grants.filter(customer__isnull=False).values("customer_id"))
-        )
+        """Projects the user holds a role in, or whose customer they do.
+
+        Written as one IN over a UNION rather than an OR of two INs: PostgreSQL reads an OR of subqueries
+        by scanning every project (and every resource or order filtered through this), while each side of
+        the union is an index lookup of a few rows."""
+        grants = _active_grants(user).order_by()
+        direct = grants.filter(project__isnull=False).values("project_id")
+        customers = grants.filter(customer__isnull=False).values("customer_id")
+        through_customer = self.model.objects.filter(customer_id__in=customers).order_by().values("id")
+        return self.filter(id__in=direct.union(through_customer))
 
     def past_end_date(self, today=None):
         today = today or timezone.localdate()

@@ -63,6 +63,11 @@ class Order(models.Model):
     )
     provider_reviewed_at = models.DateTimeField(null=True, blank=True)
     error_message = models.TextField(max_length=2000, blank=True)
+    reject_reason = models.TextField(
+        max_length=2000,
+        blank=True,
+        help_text="Why the order was rejected, as the reviewer wrote it; told to its creator.",
+    )
     error_traceback = models.TextField(max_length=20000, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)

@@ -85,6 +85,8 @@ def state_event(
             context["old_limits"], context["limits"] = old_limits or {}, subject.limits
     elif subject.state == OrderState.ERRED:
         context["error_message"] = order.error_message
+    elif subject.state == OrderState.REJECTED:
+        context["reject_reason"] = order.reject_reason
     return event_build(
         event_type, scope=scope, actor=actor, message=message, context=context, **_concerns(order, resource)
     )

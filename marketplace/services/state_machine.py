@@ -5,6 +5,9 @@
          ├──reject_by_consumer──▶ rejected            ├──reject_by_provider──▶ rejected
          └──cancel──▶ canceled                        └──cancel──▶ canceled
 
+A rejection keeps the reviewer's reason on the order (`reject_reason`, optional here, required by the portal)
+and in its history row and event, from which its creator is told.
+
 `order` arguments take an Order or its uuid; the row is re-read under `SELECT ... FOR UPDATE` either way,
 together with its resource, and the fresh order is returned. `actor=None` is the system or a provider
 authenticated by the provider protocol (whose caller has checked the order is that provider's): the user
@@ -23,7 +26,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from common.exceptions import InvalidTransition, PermissionDenied
+from common.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
 from federation.models import User
 from marketplace.models import PENDING_ORDER_STATES, Order, OrderState
 from marketplace.permissions import can_cancel, can_review_as_consumer, can_review_as_provider
@@ -63,6 +66,17 @@ def _provider(user: User, order: Order) -> bool:
 
 def _creator(user: User, order: Order) -> bool:
     return can_cancel(user, order)
+
+
+REJECT_REASON_LENGTH = Order._meta.get_field("reject_reason").max_length
+
+
+def _reject_reason(reason: str) -> str:
+    """The reviewer's reason, trimmed; optional for API callers, bounded like the column."""
+    reason = (reason or "").strip()
+    if len(reason) > REJECT_REASON_LENGTH:
+        raise ValidationFailed(f"Give the reason in at most {REJECT_REASON_LENGTH} characters.", field="reason")
+    return reason
 
 
 CONSUMER_REVIEWERS = "the project's managers and the customer's owners"
@@ -114,6 +128,13 @@ def _finish(
     apply_outcome(order, actor=actor, backend_id=backend_id, batch=batch)
 
 
+def _rejected(order: Order, *, actor: User | None, by: str, reason: str, fields: tuple[str, ...]) -> None:
+    """Finish the order as rejected, keeping the reason on the order and in its history row and event."""
+    order.reject_reason = reason
+    message = f"Rejected by the {by}: {reason}" if reason else f"Rejected by the {by}."
+    _finish(order, OrderState.REJECTED, actor=actor, message=message, fields=(*fields, "reject_reason"))
+
+
 @transaction.atomic
 def order_approve_by_consumer(*, order: OrderRef, actor: User | None) -> Order:
     order = _begin(
@@ -129,7 +150,9 @@ def order_approve_by_consumer(*, order: OrderRef, actor: User | None) -> Order:
 
 
 @transaction.atomic
-def order_reject_by_consumer(*, order: OrderRef, actor: User | None) -> Order:
+def order_reject_by_consumer(*, order: OrderRef, actor: User | None, reason: str = "") -> Order:
+    """The project's side refuses the order; `reason` is told to its creator."""
+    reason = _reject_reason(reason)
     order = _begin(
         order,
         actor=actor,
@@ -139,13 +162,7 @@ def order_reject_by_consumer(*, order: OrderRef, actor: User | None) -> Order:
         who=CONSUMER_REVIEWERS,
     )
     order.consumer_reviewed_by, order.consumer_reviewed_at = actor, timezone.now()
-    _finish(
-        order,
-        OrderState.REJECTED,
-        actor=actor,
-        message="Rejected by the consumer.",
-        fields=("consumer_reviewed_by", "consumer_reviewed_at"),
-    )
+    _rejected(order, actor=actor, by="consumer", reason=reason, fields=("consumer_reviewed_by", "consumer_reviewed_at"))
     return order
 
 
@@ -167,7 +184,9 @@ def order_approve_by_provider(*, order: OrderRef, actor: User | None) -> Order:
 
 
 @transaction.atomic
-def order_reject_by_provider(*, order: OrderRef, actor: User | None) -> Order:
+def order_reject_by_provider(*, order: OrderRef, actor: User | None, reason: str = "") -> Order:
+    """The provider refuses the order; `reason` is told to its creator."""
+    reason = _reject_reason(reason)
     order = _begin(
         order,
         actor=actor,
@@ -177,13 +196,7 @@ def order_reject_by_provider(*, order: OrderRef, actor: User | None) -> Order:
         who=PROVIDER_REVIEWERS,
     )
     order.provider_reviewed_by, order.provider_reviewed_at = actor, timezone.now()
-    _finish(
-        order,
-        OrderState.REJECTED,
-        actor=actor,
-        message="Rejected by the provider.",
-        fields=("provider_reviewed_by", "provider_reviewed_at"),
-    )
+    _rejected(order, actor=actor, by="provider", reason=reason, fields=("provider_reviewed_by", "provider_reviewed_at"))
     return order
 
 

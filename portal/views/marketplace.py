@@ -8,6 +8,7 @@ next to its field.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,21 +23,28 @@ from marketplace.permissions import can_cancel, can_order, can_review_as_consume
 from marketplace.services.placing import RESOURCE_STATES_ALLOWING
 from portal.forms import LimitsForm, OrderForm
 from portal.resource_status import resource_status
-from portal.selectors import projects_to_order_for
+from portal.selectors import count_by, project_choices, projects_to_order_for
 from portal.usage import resource_usage
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 
 
-def _page(request, filterset):
-    """One page of a filter set's results; an invalid filter shows nothing rather than everything."""
+def _page(request, filterset, *, sort_ids_first=False):
+    """One page of a filter set's results; an invalid filter shows nothing rather than everything.
+
+    With `sort_ids_first`, the page's ids are sorted alone and its rows then read with their joins, in one
+    query: for a table with no index on the sort keys, PostgreSQL otherwise sorts every joined row (staff's
+    resources list over 100,000 resources: 250 ms against 40)."""
     try:
         size = min(max(int(request.GET.get("page_size", PAGE_SIZE)), 1), MAX_PAGE_SIZE)
     except ValueError:
         size = PAGE_SIZE
     rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    return Paginator(rows, size).get_page(request.GET.get("page"))
+    page = Paginator(rows, size).get_page(request.GET.get("page"))
+    if sort_ids_first and isinstance(page.object_list, QuerySet):
+        page.object_list = rows.filter(id__in=page.object_list.values("id"))
+    return page
 
 
 def _visible_or_404(queryset, uuid):
@@ -79,15 +87,19 @@ def offering_detail(request, uuid):
 # --- resources ---------------------------------------------------------------------------------
 
 
-def _filtered_list(request, filter_class, queryset, states, template):
-    """A portal list page: the model's filter set over the selector, a page of it, and the filter choices."""
+def _filtered_list(request, filter_class, queryset, states, template, *, state_counts=False, sort_ids_first=False):
+    """A portal list page: the model's filter set over the selector, a page of it, and the filter choices
+    (with `state_counts`, each state with the number of rows the other filters leave in it)."""
     filterset = filter_class(request.GET, queryset=queryset, request=request)
-    page = _page(request, filterset)
+    page = _page(request, filterset, sort_ids_first=sort_ids_first)
+    if state_counts:
+        counts = count_by(filterset, "state")
+        states = [(value, f"{label} ({counts.get(value, 0)})") for value, label in states]
     context = {
         "filter": filterset,
         "page": page,
         "total": page.paginator.count,  # already counted for the page
-        "projects": Project.objects.visible_to(request.user).only("uuid", "name"),
+        "projects": project_choices(Project.objects.visible_to(request.user).only("uuid", "name")),
         "states": states,
     }
     return render(request, template, context)
@@ -96,7 +108,9 @@ def _filtered_list(request, filter_class, queryset, states, template):
 @login_required
 def resource_list(request):
     queryset = selectors.resource_list(user=request.user)
-    return _filtered_list(request, ResourceFilter, queryset, ResourceState.choices, "marketplace/resource_list.html")
+    return _filtered_list(
+        request, ResourceFilter, queryset, ResourceState.choices, "marketplace/resource_list.html", sort_ids_first=True
+    )
 
 
 def _resource_page(request, resource, *, limits_form=None, status=200):
@@ -167,7 +181,9 @@ def resource_terminate(request, uuid):
 @login_required
 def order_list(request):
     queryset = selectors.order_list(user=request.user)
-    return _filtered_list(request, OrderFilter, queryset, OrderState.choices, "marketplace/order_list.html")
+    return _filtered_list(
+        request, OrderFilter, queryset, OrderState.choices, "marketplace/order_list.html", state_counts=True
+    )
 
 
 def _review_side(user, order) -> str | None:
@@ -188,7 +204,7 @@ def _order_limits(order) -> list[tuple[str, object, str]]:
     ]
 
 
-def _order_page(request, order, *, error=None, review_error=None, status=200):
+def _order_page(request, order, *, error=None, review_error=None, reason_error=False, status=200):
     context = {
         "order": order,
         "limits": _order_limits(order),
@@ -197,6 +213,8 @@ def _order_page(request, order, *, error=None, review_error=None, status=200):
         "review_side": _review_side(request.user, order),
         "error": error,
         "review_error": review_error,
+        "reason_error": reason_error,
+        "reason": request.POST.get("reason", "") if request.method == "POST" else "",
     }
     return render(request, "marketplace/order_detail.html", context, status=status)
 
@@ -232,11 +250,18 @@ def order_review(request, uuid):
     """Approve or reject for the side named in the form; an order that moved on meanwhile is refused
     (409 from the service, shown on the page) rather than reviewed for the other side."""
     order = _visible_or_404(selectors.order_list(user=request.user), uuid)
-    review = REVIEWS.get((request.POST.get("side"), request.POST.get("decision")))
+    decision = request.POST.get("decision")
+    review = REVIEWS.get((request.POST.get("side"), decision))
     if review is None:
         return _order_page(request, order, review_error="Choose to approve or reject the order.", status=400)
+    arguments = {}
+    if decision == "reject":  # the portal asks every reviewer why: the creator is told
+        arguments["reason"] = request.POST.get("reason", "").strip()
+        if not arguments["reason"]:
+            error = "Give a reason for rejecting the order; it is shown to the person who placed it."
+            return _order_page(request, order, review_error=error, reason_error=True, status=400)
     try:
-        order = review(order=order, actor=request.user)
+        order = review(order=order, actor=request.user, **arguments)
     except DomainError as exc:
         order.refresh_from_db()
         return _order_page(request, order, review_error=exc.message, status=exc.status_code)

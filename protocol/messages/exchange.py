@@ -207,21 +207,32 @@ class MembershipChanges(Message):
         return cls(changes=_Reader(data, path).list("changes", MembershipChange.from_dict))
 
 
+MAX_RETURN_URL = 500
+
+
 @dataclasses.dataclass(frozen=True)
 class ConnectionRequest(Message):
+    """Start connecting a user to a local account; `return_url` (optional) is where the provider sends the
+    browser back once the account is connected."""
+
     connection_id: str
     user_uuid: str
     email: str = ""
     full_name: str = ""
+    return_url: str = ""
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "") -> ConnectionRequest:
         r = _Reader(data, path)
+        return_url = r.str("return_url", empty=True, default="", max_length=MAX_RETURN_URL)
+        if return_url and not return_url.startswith(("https://", "http://")):
+            raise ProtocolError(r.name("return_url"), "must be an http or https URL")
         return cls(
             connection_id=r.str("connection_id", max_length=64),
             user_uuid=r.uuid("user_uuid"),
             email=r.str("email", empty=True, default=""),
             full_name=r.str("full_name", empty=True, default=""),
+            return_url=return_url,
         )
 
 

@@ -72,12 +72,13 @@ def offering_link_provider(*, offering, provider: Provider) -> ProviderOffering:
     return link
 
 
-def connection_request(*, user: User, provider: Provider) -> UserConnection:
+def connection_request(*, user: User, provider: Provider, return_url: str = "") -> UserConnection:
     """Ask the provider where to send the user to log in locally; it confirms the username later.
 
     Only those who can use an account there may ask: staff, and members of a project with a
     resource at the provider. The call is made while the client waits, so it is bounded by
     PROVIDER_CONNECT_TIMEOUT (a few seconds), and a provider known to be down is not called at all.
+    `return_url`, when given, is where the provider sends the browser back once it is done.
     """
     if not may_write(user) or not providers_connectable_by(user).filter(id=provider.id).exists():
         raise PermissionDenied("Only members of a project with a resource at this provider may connect to it.")
@@ -92,6 +93,8 @@ def connection_request(*, user: User, provider: Provider) -> UserConnection:
         "email": user.email,
         "full_name": user.full_name,
     }
+    if return_url:
+        payload["return_url"] = return_url
     try:
         timeout = min(settings.PROVIDER_CONNECT_TIMEOUT, settings.PROVIDER_TIMEOUT)
         answer = ProviderClient(provider, timeout=timeout).request_connection(payload)

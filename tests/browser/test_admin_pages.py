@@ -13,13 +13,12 @@ from accounting.invoicing.models import Invoice, InvoiceItem
 from accounting.models import ComponentUsage
 from federation.models import RoleName
 from marketplace import services
-from tests.browser.artefacts import screenshot
+from tests.browser.pages import PASSWORD, screenshot
 from tests.factories import CustomerFactory, ProjectFactory, UserFactory, catalogue_offering, grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDE = {"width": 1280, "height": 900}
-PASSWORD = "secret-pass-123"  # what UserFactory sets
 # The change lists support staff use most, and the read-only pages behind them.
 LISTS = (
     "accounting/componentusage",

@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings
 from django.utils import timezone
 
 from accounting import periods
@@ -23,11 +22,10 @@ from marketplace import services
 from marketplace.models import Order, OrderState, Resource
 from tests.factories import CustomerFactory, ProjectFactory, UserFactory, catalogue_offering, grant
 
+from .pages import PHONE, check, log_in, screenshot
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "secret-pass-123"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 # A lifetime allocation of 100 k-hours used 40, 0, 50 and 25 in the last four months: 115 %.
 MONTHLY = ((3, 40), (2, 0), (1, 50), (0, 25))
 
@@ -63,43 +61,6 @@ def world(db):
     pending = services.order_create(actor=admin, attributes={"name": "Ocean runs"}, **fields)
     assert pending.state == OrderState.PENDING_CONSUMER
     return {"resource": resource, "pending": pending, "project": project}
-
-
-def log_in(page, base, username):
-    page.set_viewport_size(DESKTOP)
-    page.goto(f"{base}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("[type=submit]")
-    page.wait_for_load_state("load")
-
-
-def screenshot(page, request, suffix=""):
-    folder = settings.VAR_DIR / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{request.node.name}{suffix}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
-    return path
-
-
-def check(page, url):
-    """Open `url`, then: no critical or serious axe-core violation, and no wider than a phone at 390 px."""
-    response = page.goto(url)
-    assert response.status == 200, url
-    page.wait_for_load_state("load")
-    results = Axe().run(page)
-    assert results.response["testEngine"]["name"] == "axe-core"
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("critical", "serious")
-    ]
-    assert bad == [], (url, bad)
-    page.set_viewport_size(PHONE)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    page.set_viewport_size(DESKTOP)
-    assert width <= PHONE["width"], (url, width)
 
 
 def test_researcher_sees_the_dashboard_and_a_resource_against_its_limit(live_server, page, world, request):

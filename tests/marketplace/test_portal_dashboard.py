@@ -74,7 +74,8 @@ def test_dashboard_lists_what_needs_attention(settings, manager, project, order_
     )
     manager.role_grants.create(role_id=manager.role_grants.get().role_id, project=later)
     text = dashboard(manager)
-    assert f'action="/orders/{waiting.uuid}/review/"' in text and ">Approve<" in text and ">Reject<" in text
+    assert f'action="/orders/{waiting.uuid}/review/"' in text and ">Approve<" in text
+    assert f'href="/orders/{waiting.uuid}/#reject"' in text and ">Reject…<" in text  # a rejection needs a reason
     assert "Erred resources" in text and f"/resources/{erred.uuid}/" in text
     assert "Nearly full</a>:" in text and "<strong>85 %</strong> — near the limit" in text
     assert "Plenty left</a>:" not in text

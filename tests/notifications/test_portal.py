@@ -107,9 +107,12 @@ def test_approving_for_the_consumer_then_the_provider(people):
 
 def test_rejecting(people):
     order = people.place()
-    browser(people.owner).post(f"/orders/{order.uuid}/review/", {"side": "consumer", "decision": "reject"})
+    browser(people.owner).post(
+        f"/orders/{order.uuid}/review/", {"side": "consumer", "decision": "reject", "reason": "Not this year."}
+    )
     order.refresh_from_db()
     assert order.state == OrderState.REJECTED and order.consumer_reviewed_by == people.owner
+    assert order.reject_reason == "Not this year."
 
 
 def test_a_review_for_a_side_the_order_has_left_is_a_409_changing_nothing(people):

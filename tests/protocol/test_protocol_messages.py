@@ -133,6 +133,11 @@ def test_updates_usage_verify_memberships_connections():
     assert _error(MembershipChanges, {"changes": [{**change, "change_id": ""}]})[0] == "changes[0].change_id"
 
     assert ConnectionRequest.from_dict({"connection_id": "x", "user_uuid": U.format(7)}).email == ""
+    assert ConnectionRequest.from_dict({"connection_id": "x", "user_uuid": U.format(7)}).return_url == ""
+    back = {"connection_id": "x", "user_uuid": U.format(7), "return_url": "https://portal.example/accounts/"}
+    assert ConnectionRequest.from_dict(back).return_url == "https://portal.example/accounts/"
+    for bad in ("javascript:alert(1)", "/relative/", 7, "https://x/" + "a" * 500):
+        assert _error(ConnectionRequest, {**back, "return_url": bad})[0] == "return_url"
     assert _error(ConnectionComplete, {"connection_id": "x", "user_uuid": U.format(7)})[0] == "username"
 
 

@@ -1,61 +1,18 @@
 """`POST /api/providers/<id>/connect/`: only those who can use an account there, and never a long wait."""
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import override_settings
 
 from federation.models import RoleName
-from marketplace import services as marketplace
 from marketplace.models import Resource, ResourceState
 from providers.models import Provider, UserConnection
 from tests.factories import ProjectFactory, UserFactory, grant, make_provider
 
+from .connect_site import SiteServer, member_with_a_resource_at
+
 pytestmark = pytest.mark.django_db
-
-
-class SiteServer:
-    """A provider's /connections endpoint on 127.0.0.1: answers at once, or hangs until closed."""
-
-    def __init__(self, *, hang: bool = False):
-        self.calls = 0
-        self.release = threading.Event()
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                site.calls += 1
-                if hang:
-                    site.release.wait(60)
-                body = json.dumps({"redirect_url": "http://site.example.org/connect/abc"}).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def domain(self) -> str:
-        return f"127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -72,32 +29,13 @@ def hanging_site():
     server.close()
 
 
-def _member_with_a_resource_at(offering):
-    """A project member (not its manager) of a project holding a resource of `offering`."""
-    project = ProjectFactory(name="Physics")
-    manager, member = UserFactory(username="physics-pm"), UserFactory(username="physics-member")
-    grant(manager, project, RoleName.PROJECT_MANAGER)
-    grant(member, project, RoleName.PROJECT_MEMBER)
-    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
-        order = marketplace.order_create(
-            actor=manager,
-            project=project,
-            offering=offering,
-            plan=offering.plans.first(),
-            attributes={"name": "alloc"},
-            limits={"cpu": 10},
-        )
-    order.refresh_from_db()
-    return member, order.resource
-
-
 def _connect(api, user, slug):
     return api.as_user(user).post(f"/api/providers/{slug}/connect/")
 
 
 def test_only_staff_and_members_of_a_project_with_a_resource_there_may_connect(api, site_server, staff, support):
     site = make_provider("site-conn", domain=site_server.domain)
-    member, resource = _member_with_a_resource_at(site.offering)
+    member, resource = member_with_a_resource_at(site.offering)
     stranger = UserFactory(username="stranger")
     elsewhere = UserFactory(username="elsewhere")  # a member of a project without a resource there
     grant(elsewhere, ProjectFactory(name="Elsewhere"), RoleName.PROJECT_MEMBER)

@@ -70,3 +70,52 @@ def test_connection_completed_in_the_browser_once(tmp_path):
         assert requests.get(url, timeout=5).status_code == 410  # used up
         assert requests.post(url, data={"username": "eve"}, timeout=5).status_code == 410
         assert requests.get(agent.url + "/connect/" + "x" * 43, timeout=5).status_code == 404
+
+
+def test_connected_in_the_browser_and_sent_back_where_the_orchestrator_said(tmp_path):
+    back = "http://portal.example.org/accounts/providers/?connected=site"
+    with FakeOrchestrator() as orch, RunningAgent(tmp_path, orch) as agent:
+        payload = {"connection_id": "conn-3", "user_uuid": USER, "full_name": "Eve", "return_url": back}
+        url = orch.post(agent.url, "/connections", payload).json()["redirect_url"]
+
+        form = requests.get(url, timeout=5)
+        assert "<label for='username'>Local username</label>" in form.text
+        assert "<a href='http://portal.example.org/accounts/providers/?connected=site'>Back to the portal</a>" in (
+            form.text
+        )
+        refused = requests.post(url, data={"username": "Not Valid!"}, timeout=5, allow_redirects=False)
+        assert refused.status_code == 400 and "aria-invalid='true'" in refused.text
+
+        done = requests.post(url, data={"username": "eve"}, timeout=5, allow_redirects=False)
+        assert done.status_code == 303 and done.headers["Location"] == back
+        assert "connected as eve" in done.text  # the page itself, for a client that does not follow
+        assert orch.connections == [{"connection_id": "conn-3", "user_uuid": USER, "username": "eve"}]
+
+
+def test_a_return_url_that_is_not_http_is_refused(tmp_path):
+    with FakeOrchestrator() as orch, RunningAgent(tmp_path, orch) as agent:
+        payload = {"connection_id": "conn-4", "user_uuid": USER, "return_url": "javascript:alert(1)"}
+        refused = orch.post(agent.url, "/connections", payload)
+        assert refused.status_code == 400 and refused.json()["field"] == "return_url"
+
+
+def test_a_state_file_of_an_older_agent_gains_the_new_column(tmp_path):
+    import sqlite3
+
+    from protocol.messages import ConnectionRequest
+    from site_agent.store import Store
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE connections (connection_id TEXT PRIMARY KEY, user_uuid TEXT NOT NULL, email TEXT NOT NULL,"
+            " full_name TEXT NOT NULL, token TEXT NOT NULL UNIQUE, created_at REAL NOT NULL,"
+            " state TEXT NOT NULL CHECK (state IN ('pending', 'done')), username TEXT NOT NULL DEFAULT '')"
+        )
+        db.execute("INSERT INTO connections VALUES ('old', ?, '', '', 'tok-old', 0, 'done', 'eve')", (USER,))
+    store = Store(path)
+    assert store.connection_get("old")["return_url"] == ""
+    store.connection_open(ConnectionRequest(connection_id="new", user_uuid=USER, return_url="https://p.example/"), "t")
+    assert store.connection_get("new")["return_url"] == "https://p.example/"
+    store.close()
+    Store(path).close()  # and starting again is harmless

@@ -1,0 +1,113 @@
+"""The staff's queues: what waits on someone across the whole federation, read in a fixed number of queries.
+
+- orders waiting for a project's approval, and for a provider's (oldest first: the longest wait leads);
+- erred orders and erred resources (latest first);
+- resources at or above 80 % of a limit in their period, among the `NEAR_LIMIT_SCAN` most recently
+  changed active resources with limits (the same scan as the dashboard's).
+
+Each queue has its full count (one aggregate query per model) and its first `QUEUE_SIZE` rows.
+Only those who see everything (staff, and global support, who read) may read them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from accounting.summaries import usage_summaries
+from federation.permissions import sees_everything
+from marketplace import selectors
+from marketplace.models import Order, OrderState, Resource, ResourceState
+
+from .charts import WARN_PERCENT
+from .selectors import NEAR_LIMIT_SCAN, NearLimit
+
+QUEUE_SIZE = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Queue:
+    key: str
+    title: str
+    count: int
+    rows: list
+    more_url: str = ""  # a filtered list with all of them, where the portal has one
+
+
+@dataclasses.dataclass(frozen=True)
+class Queues:
+    pending_consumer: Queue
+    pending_provider: Queue
+    erred_orders: Queue
+    erred_resources: Queue
+    near_limit: Queue
+    scanned: int
+
+    def __iter__(self):
+        return iter((self.pending_consumer, self.pending_provider, self.erred_orders, self.erred_resources))
+
+
+def may_see_queues(user) -> bool:
+    return sees_everything(user)
+
+
+def staff_queues(user) -> Queues:
+    orders = selectors.order_list(user=user)
+    resources = selectors.resource_list(user=user)
+    order_counts = Order.objects.visible_to(user).aggregate(
+        pending_consumer=Count("id", filter=Q(state=OrderState.PENDING_CONSUMER)),
+        pending_provider=Count("id", filter=Q(state=OrderState.PENDING_PROVIDER)),
+        erred=Count("id", filter=Q(state=OrderState.ERRED)),
+    )
+    erred_resources = Resource.objects.visible_to(user).filter(state=ResourceState.ERRED).count()
+    oldest = ("created", "id")
+    latest = ("-modified", "-id")
+    candidates = list(
+        resources.filter(state__in=[ResourceState.OK, ResourceState.UPDATING])
+        .exclude(limits={})
+        .order_by("-modified", "-id")[:NEAR_LIMIT_SCAN]
+    )
+    summaries = usage_summaries(candidates)
+    near = sorted(
+        (
+            NearLimit(resource, summary)
+            for resource in candidates
+            for summary in summaries[resource.id]
+            if summary.percent is not None and summary.percent >= WARN_PERCENT
+        ),
+        key=lambda item: -item.summary.percent,
+    )
+    return Queues(
+        pending_consumer=Queue(
+            "pending-consumer",
+            "Orders waiting for the project's approval",
+            order_counts["pending_consumer"],
+            list(orders.filter(state=OrderState.PENDING_CONSUMER).order_by(*oldest)[:QUEUE_SIZE]),
+            reverse("portal-orders") + "?state=pending-consumer",
+        ),
+        pending_provider=Queue(
+            "pending-provider",
+            "Orders waiting for the provider's approval",
+            order_counts["pending_provider"],
+            list(orders.filter(state=OrderState.PENDING_PROVIDER).order_by(*oldest)[:QUEUE_SIZE]),
+            reverse("portal-orders") + "?state=pending-provider",
+        ),
+        erred_orders=Queue(
+            "erred-orders",
+            "Erred orders",
+            order_counts["erred"],
+            list(orders.filter(state=OrderState.ERRED).order_by(*latest)[:QUEUE_SIZE]),
+            reverse("portal-orders") + "?state=erred",
+        ),
+        erred_resources=Queue(
+            "erred-resources",
+            "Erred resources",
+            erred_resources,
+            list(resources.filter(state=ResourceState.ERRED).order_by(*latest)[:QUEUE_SIZE]),
+            reverse("portal-resources") + "?state=Erred",
+        ),
+        near_limit=Queue("near-limit", "Resources near or over a limit", len(near), near[:QUEUE_SIZE]),
+        scanned=len(candidates),
+    )
