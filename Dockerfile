@@ -6,6 +6,7 @@ COPY pyproject.toml manage.py ./
 COPY config ./config
 COPY common ./common
 COPY portal ./portal
+COPY apel ./apel
 COPY federation ./federation
 COPY marketplace ./marketplace
 COPY accounting ./accounting
@@ -13,6 +14,7 @@ COPY events ./events
 COPY providers ./providers
 COPY notifications ./notifications
 COPY webhooks ./webhooks
+COPY waldur_provider ./waldur_provider
 COPY protocol ./protocol
 COPY site_agent ./site_agent
 COPY templates ./templates

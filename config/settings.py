@@ -74,7 +74,9 @@ INSTALLED_APPS = [
     "providers",
     "notifications",
     "webhooks",
+    "waldur_provider",
     "portal",
+    "apel",
 ]
 
 MIDDLEWARE = [
@@ -116,6 +118,10 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT compilation: the visibility subqueries make PostgreSQL estimate costs high enough to compile
+    # queries that then run in milliseconds, and the compiling took up to 1.5 s of a portal page.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Transactions take the write lock when they begin, so a writer waits its turn (up to `timeout`
     # seconds) instead of failing at once when two read-then-write transactions meet; WAL lets
@@ -251,6 +257,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PolicyScopeTypeEnum": "accounting.policies.models.PolicyScope",
         "ScopeTypeEnum": "events.services.CONCERNS",  # the webhooks' (its name before policies had one)
+        # Offerings and resources are served twice (Waldur's consumer and provider APIs): one enum each.
+        "OfferingStateEnum": "marketplace.models.OfferingState",
+        "ResourceStateEnum": "marketplace.models.ResourceState",
     },
 }
 
@@ -443,3 +452,7 @@ CELERY_TASK_ROUTES = {
         "notifications.send_due",
     )
 }
+
+# APEL (EGI accounting): the VO of a project with neither its own VO nor a backend_id, when its
+# offering's mapping names none.
+APEL_DEFAULT_VO = os.environ.get("APEL_DEFAULT_VO", "")

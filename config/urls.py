@@ -11,9 +11,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 import accounting.api.urls
+import apel.api.urls
 import events.api.urls
 import marketplace.api.urls
 import providers.api.urls
+import waldur_provider.api.urls
 import webhooks.api.urls
 from accounting.api.summaries import UsageSummaryViewSet
 from common.login_security import throttle_login_attempts
@@ -31,8 +33,10 @@ router.register("tokens", views.AuthTokenViewSet, basename="token")
 marketplace.api.urls.register(router)
 accounting.api.urls.register(router)
 providers.api.urls.register(router)
+apel.api.urls.register(router)
 events.api.urls.register(router)
 webhooks.api.urls.register(router)
+waldur_provider.api.urls.register(router)
 
 urlpatterns = [
     path("api-auth/password/", views.PasswordLoginView.as_view(), name="auth-password"),
@@ -51,6 +55,8 @@ urlpatterns = [
         UsageSummaryViewSet.as_view({"get": "retrieve"}),
         name="marketplace-resource-usage-summary",
     ),
+    # Where Waldur serves its version; waldur-site-agent logs it at start-up.
+    path("", include(waldur_provider.api.urls.urlpatterns)),
     path("api/", include(router.urls)),
     # The admin's login counts against the same per-address login rate as the API's and the portal's.
     path("admin/login/", throttle_login_attempts(admin.site.login)),
@@ -60,10 +66,14 @@ urlpatterns = [
     path("oidc/", include(oidc.urlpatterns_when_enabled())),
     # The provider-facing API (provider → federation: order updates, usage, connections, our keys).
     path("", include(provider_urls)),
+    # APEL accounting messages in (signed by the provider) and out (staff).
+    path("", include(apel.api.urls.urlpatterns)),
     # The portal: projects, catalogue, resources and orders, server-rendered.
     path("", include(portal_urls)),
 ]
 # Unmatched URLs under /api/ answer JSON, as the API's own 404s do.
 handler404 = "common.api.exceptions.not_found"
+# PermissionDenied outside the API's views: JSON under /api/, the portal's 403 page elsewhere.
+handler403 = "common.api.exceptions.forbidden"
 # Uncaught errors: JSON under /api/, the portal's 500 page (rendered without a request) elsewhere.
 handler500 = "common.api.exceptions.server_error"

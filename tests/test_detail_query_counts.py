@@ -73,15 +73,16 @@ API = [
     pytest.param("/api/marketplace-plans/{object}/", "plan", "manager", 3, 3, id="plan"),
     pytest.param("/api/marketplace-resources/{object}/", "resources", "manager", 2, 2, id="resource"),
     pytest.param("/api/marketplace-orders/{object}/", "orders", "manager", 2, 2, id="order"),
-    pytest.param("/api/providers/{object}/", "provider", "provider_owner", 2, 2, id="provider"),
+    pytest.param("/api/providers/{object}/", "provider", "provider_owner", 3, 3, id="provider"),  # + endpoints
 ]
 
 PORTAL = [
     # a viewer's page also asks once which roles they may grant (the team controls); staff may grant any
     pytest.param("/projects/{object}/", "project", "manager", 5, 6, id="project"),
-    pytest.param("/catalogue/{object}/", "offering", "manager", 9, 9, id="offering"),
-    # + the monthly usage series; a viewer's page also asks once whether they may order (staff may)
-    pytest.param("/resources/{object}/", "resources", "manager", 8, 9, id="resource"),
+    pytest.param("/catalogue/{object}/", "offering", "manager", 7, 7, id="offering"),
+    # + the monthly usage series and the provider with the person's connection there; a viewer's page also
+    # asks once whether they may order (staff may)
+    pytest.param("/resources/{object}/", "resources", "manager", 9, 10, id="resource"),
     pytest.param("/orders/{object}/", "orders", "manager", 5, 5, id="order"),  # + the offering's components
 ]
 

@@ -116,6 +116,7 @@ def test_the_installed_packages_are_the_layout():
         "config",
         "common",
         "portal",
+        "apel",
         "federation",
         "marketplace",
         "accounting",
@@ -123,6 +124,7 @@ def test_the_installed_packages_are_the_layout():
         "events",
         "notifications",
         "webhooks",
+        "waldur_provider",
         "protocol",
         "site_agent",
     }
@@ -205,7 +207,7 @@ def test_every_model_serializer_lists_with_the_fast_list_serializer():
 
     from common.api.serializers import ReadListSerializer
 
-    for app in ("federation", "marketplace", "accounting", "providers", "events", "webhooks"):
+    for app in ("federation", "marketplace", "accounting", "providers", "events", "webhooks", "waldur_provider"):
         importlib.import_module(f"{app}.api.serializers")
 
     def subclasses(cls):
@@ -217,7 +219,17 @@ def test_every_model_serializer_lists_with_the_fast_list_serializer():
         cls
         for cls in subclasses(serializers.ModelSerializer)
         if cls.__module__.split(".")[0]
-        in {"federation", "marketplace", "accounting", "providers", "events", "webhooks", "notifications", "portal"}
+        in {
+            "federation",
+            "marketplace",
+            "accounting",
+            "providers",
+            "events",
+            "webhooks",
+            "waldur_provider",
+            "notifications",
+            "portal",
+        }
     ]
     assert len(ours) >= 10
     slow = [cls.__qualname__ for cls in ours if cls.many_init().__class__ is not ReadListSerializer]

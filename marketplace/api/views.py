@@ -165,20 +165,23 @@ class OrderViewSet(mixins.RetrieveModelMixin, BaseViewSet):
     def approve_by_consumer(self, request, uuid=None):
         return self._transition(services.order_approve_by_consumer)
 
-    @extend_schema(request=None, responses={200: s.OrderSerializer})
+    @extend_schema(request=s.OrderRejectSerializer, responses={200: s.OrderSerializer})
     @action(detail=True, methods=["post"])
     def reject_by_consumer(self, request, uuid=None):
-        return self._transition(services.order_reject_by_consumer)
+        return self._transition(services.order_reject_by_consumer, **_payload(s.OrderRejectSerializer, request))
 
     @extend_schema(request=None, responses={200: s.OrderSerializer})
     @action(detail=True, methods=["post"])
     def approve_by_provider(self, request, uuid=None):
-        return self._transition(services.order_approve_by_provider)
+        """The order as approved, plus Waldur's `detail` line, which waldur-site-agent requires."""
+        answer = self._transition(services.order_approve_by_provider)
+        answer.data = {"detail": "Order has been approved.", **answer.data}
+        return answer
 
-    @extend_schema(request=None, responses={200: s.OrderSerializer})
+    @extend_schema(request=s.OrderRejectSerializer, responses={200: s.OrderSerializer})
     @action(detail=True, methods=["post"])
     def reject_by_provider(self, request, uuid=None):
-        return self._transition(services.order_reject_by_provider)
+        return self._transition(services.order_reject_by_provider, **_payload(s.OrderRejectSerializer, request))
 
     @extend_schema(request=None, responses={200: s.OrderSerializer})
     @action(detail=True, methods=["post"])

@@ -28,6 +28,8 @@ class OfferingPlanProjectFields(serializers.Serializer):
 class OrderSerializer(OfferingPlanProjectFields, serializers.ModelSerializer):
     url = UrlField("marketplace-order-detail")
     plan_unit = serializers.CharField(source="plan.unit", read_only=True, allow_null=True)
+    # Waldur site agents remove the project's account at the site by it when the last resource goes.
+    project_slug = serializers.CharField(source="project.slug", read_only=True)
     resource = UrlField("marketplace-resource-detail", source="resource.uuid", allow_null=True)
     resource_uuid = serializers.UUIDField(source="resource.uuid", read_only=True, allow_null=True)
     marketplace_resource_uuid = serializers.UUIDField(source="resource.uuid", read_only=True, allow_null=True)
@@ -71,6 +73,7 @@ class OrderSerializer(OfferingPlanProjectFields, serializers.ModelSerializer):
             "project",
             "project_uuid",
             "project_name",
+            "project_slug",
             "customer_uuid",
             "customer_name",
             "resource",
@@ -93,6 +96,7 @@ class OrderSerializer(OfferingPlanProjectFields, serializers.ModelSerializer):
             "provider_reviewed_at",
             "error_message",
             "error_traceback",
+            "reject_reason",
             "created",
             "modified",
             "completed_at",
@@ -138,6 +142,12 @@ class OrderDoneSerializer(serializers.Serializer):
 class OrderErredSerializer(serializers.Serializer):
     error_message = serializers.CharField(max_length=2000)
     error_traceback = serializers.CharField(max_length=20000, required=False, allow_blank=True, default="")
+
+
+class OrderRejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="Why; told to the order's creator."
+    )
 
 
 class OrderUuidSerializer(serializers.Serializer):
