@@ -20,10 +20,8 @@ Then, each in a fresh process so that its peak RSS is its own:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -35,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from measure import load_text, reset_peak_rss, status_kb  # noqa: E402  (bench/ is on sys.path as the script's directory)
+
 DB_NAME = "federation_bench_apel"
 EXPORT_MONTH = date(2026, 1, 1)
 IMPORT_DAY = datetime(2026, 2, 10, tzinfo=UTC)
@@ -88,7 +88,7 @@ def main() -> int:
                ("all the rows", _run_child("export", "all"))]  # fmt: skip
     imported = _run_child("import", str(args.messages))
     load_after = os.getloadavg()
-    print(f"load average (1, 5, 15 min) before: {_load(load_before)}; after: {_load(load_after)}; "
+    print(f"load average (1, 5, 15 min) before: {load_text(load_before)}; after: {load_text(load_after)}; "
           f"cores: {os.cpu_count()}")  # fmt: skip
     print(f"{'export':<36}{'rows in':>11}{'records':>10}{'messages':>10}{'s':>8}{'records/s':>11}"
           f"{'peak RSS +MB':>14}{'traced peak MB':>16}")  # fmt: skip
@@ -220,11 +220,11 @@ def _export(which: str) -> int:
     if provider is not None:
         rows = rows.filter(resource__offering__provider_link__provider=provider)
     out = Path(tempfile.mkdtemp(prefix="bench-apel-out-"))
-    rss_before = _reset_peak_rss()
+    rss_before = reset_peak_rss()
     started = time.perf_counter()
     result = apel_export(month=EXPORT_MONTH, out=out / "plain", provider=provider)
     seconds = time.perf_counter() - started
-    rss_after = _status_kb("VmHWM")
+    rss_after = status_kb("VmHWM")
     tracemalloc.start()
     apel_export(month=EXPORT_MONTH, out=out / "traced", provider=provider)
     traced_peak = tracemalloc.get_traced_memory()[1]
@@ -240,11 +240,11 @@ def _import(count: int) -> int:
     from apel.services import apel_message_import
 
     messages = _job_messages(count, 0)
-    rss_before = _reset_peak_rss()
+    rss_before = reset_peak_rss()
     started = time.perf_counter()
     records = sum(apel_message_import(text=text).matched for text in messages)
     seconds = time.perf_counter() - started
-    rss_after = _status_kb("VmHWM")
+    rss_after = status_kb("VmHWM")
     more = _job_messages(20, count)
     tracemalloc.start()
     peak = 0
@@ -256,24 +256,6 @@ def _import(count: int) -> int:
     print(json.dumps({"messages": count, "records": records, "seconds": seconds,
                       "rss_mb": (rss_after - rss_before) / 1024, "traced_mb": peak / 1e6}))  # fmt: skip
     return 0
-
-
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def _reset_peak_rss() -> int:
-    """The process's RSS now (kB), with the kernel's peak (VmHWM) reset to it where Linux allows."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-    return _status_kb("VmRSS")
-
-
-def _load(load) -> str:
-    return " ".join(f"{value:.2f}" for value in load)
 
 
 if __name__ == "__main__":

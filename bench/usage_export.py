@@ -20,11 +20,9 @@ Python allocations during the export).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from measure import load_text, reset_peak_rss, status_kb  # noqa: E402  (bench/ is on sys.path as the script's directory)
+
 DB_NAME = "federation_bench_export"
 MONTHS = 20
 COMPONENTS = ("cpu", "gpu")
@@ -82,7 +82,7 @@ def main() -> int:
     load_before = os.getloadavg()
     results = [_run_child(mode, count) for mode, count in cases]
     load_after = os.getloadavg()
-    print(f"load average (1, 5, 15 min) before: {_load(load_before)}; after: {_load(load_after)}; "
+    print(f"load average (1, 5, 15 min) before: {load_text(load_before)}; after: {load_text(load_after)}; "
           f"cores: {os.cpu_count()}")  # fmt: skip
     print(f"{'case':<28}{'rows out':>11}{'MB out':>9}{'s':>8}{'rows/s':>10}{'peak RSS +MB':>14}{'traced peak MB':>16}")
     for (mode, months), result in zip(cases, results, strict=True):
@@ -180,11 +180,11 @@ def _child(mode: str, months: int) -> int:
             rows += chunk.count(b"\n")
         return rows - 1, sent
 
-    rss_before = _reset_peak_rss()
+    rss_before = reset_peak_rss()
     started = time.perf_counter()
     rows, sent = export()
     seconds = time.perf_counter() - started
-    rss_after = _status_kb("VmHWM")
+    rss_after = status_kb("VmHWM")
     tracemalloc.start()
     export()
     traced_peak = tracemalloc.get_traced_memory()[1]
@@ -201,24 +201,6 @@ def _child(mode: str, months: int) -> int:
         )
     )
     return 0
-
-
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def _reset_peak_rss() -> int:
-    """The process's RSS now (kB), with the kernel's peak (VmHWM) reset to it where Linux allows."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-    return _status_kb("VmRSS")
-
-
-def _load(load) -> str:
-    return " ".join(f"{value:.2f}" for value in load)
 
 
 if __name__ == "__main__":

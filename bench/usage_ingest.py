@@ -36,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from measure import load_text  # noqa: E402  (bench/ is on sys.path as the script's directory)
+
 DB_NAME = "federation_bench_usage"
 COMPONENTS = ("cpu", "gpu")
 ROWS_PER_COMPONENT = 50  # the whole resource and 49 users
@@ -111,8 +113,8 @@ def main() -> int:
     print(f"         {len(COMPONENTS)} components, the whole resource and {ROWS_PER_COMPONENT - 1} users each)")
     print(f"gunicorn sync workers: {args.web_workers}; client threads / SQL connections: {args.clients}; "
           f"cores: {os.cpu_count()}")  # fmt: skip
-    print(f"load average (1, 5, 15 min) before: {_load(load_before)}; after the API: {_load(load_api)}; "
-          f"after the bare SQL: {_load(load_bare)}")  # fmt: skip
+    print(f"load average (1, 5, 15 min) before: {load_text(load_before)}; after the API: {load_text(load_api)}; "
+          f"after the bare SQL: {load_text(load_bare)}")  # fmt: skip
     print(f"API (signed POST /api/provider/usage/): {api_seconds:7.2f} s  {api_rate:9,.0f} records/s")
     print(f"    per request: p50 {_ms(statistics.median(latencies))} ms, p95 {_ms(_p95(latencies))} ms")
     print(f"bare SQL (COPY + INSERT ON CONFLICT):   {bare_seconds:7.2f} s  {bare_rate:9,.0f} records/s")
@@ -314,10 +316,6 @@ def _bare_writer():
             cursor.execute(BARE_UPSERT)
 
     return write
-
-
-def _load(load: tuple[float, float, float]) -> str:
-    return " ".join(f"{value:.2f}" for value in load)
 
 
 def _ms(seconds: float) -> str:
