@@ -52,8 +52,8 @@ def _copy_of_the_tree(tmp_path: Path) -> Path:
 
 
 LAYERS = (
-    "Layers: config > portal > (providers | notifications | webhooks) > accounting > marketplace > federation"
-    " > events > common"
+    "Layers: config > (portal | apel) > (providers | notifications | webhooks | waldur_provider) > accounting"
+    " > marketplace > federation > events > common"
 )
 
 
