@@ -30,3 +30,13 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_rate():
+    """Every browser test logs in from 127.0.0.1, and the per-address login rate (LOGIN_THROTTLE_RATE) is
+    counted in the cache, which outlives a test: a suite of journeys would otherwise be refused as one
+    address trying too many logins."""
+    from django.core.cache import cache
+
+    cache.clear()
