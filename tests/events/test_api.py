@@ -112,12 +112,21 @@ def test_filters(api, world, log, params, expected):
         ("actor_uuid", "x"),
         ("created_from", "yesterday"),
         ("created_to", "2026-13-45"),
+        ("created_from", "0001-01-01T00:00:00+05:00"),  # before the year 1 in UTC
     ],
 )
 def test_a_bad_filter_value_is_refused_naming_the_field(api, world, field, value):
     response = api.as_user(world.member).get(URL, {field: value})
     assert response.status_code == 400, response.content
     assert field in response.json()
+
+
+@pytest.mark.parametrize("moment", ["2315-05-14T03:30:47+18:08", "1569-05-04T06:11:25-14:50"])
+def test_a_moment_with_any_offset_python_reads_is_taken_to_utc(api, world, log, moment):
+    """PostgreSQL reads offsets up to ±15:59 only; the filter hands it the same moment in UTC."""
+    response = api.as_user(world.staff).get(URL, {"created_from": moment, "created_to": moment})
+    assert response.status_code == 200, response.content
+    assert response.json() == []
 
 
 def test_an_event_is_read_by_uuid_only_where_visible(api, world, log):

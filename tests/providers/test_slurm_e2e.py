@@ -18,6 +18,7 @@ from tests.slurm import (
     account_row,
     assoc_rows,
     pending_reason,
+    remove_accounts,
     sacct_cpu_minutes,
     sbatch,
     slurm,
@@ -26,7 +27,7 @@ from tests.slurm import (
 )
 
 from .harness import wait_for
-from .stack import build_slurm_stack, build_stack, slurm_backend, stop_stack
+from .stack import build_slurm_stack, build_stack, slurm_backend, slurm_prefixes, stop_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm, pytest.mark.django_db(transaction=True)]
 
@@ -39,6 +40,9 @@ def stack(slurm_cluster, live_server, tmp_path):
     stack = build_slurm_stack(live_server, tmp_path, BACKEND, MEMBER)
     yield stack
     stop_stack(stack)
+    # Terminating leaves the customer's and project's accounts (the site's own hierarchy); the shared
+    # cluster is left as the test found it.
+    remove_accounts(BACKEND["allocation_prefix"], slurm_prefixes(BACKEND))
 
 
 def _redelivery_changes_nothing(stack, order_uuid: str) -> None:
@@ -137,3 +141,4 @@ def test_sacctmgr_failure_errs_the_order_with_slurms_message(slurm_cluster, live
         assert stack.resource(order["uuid"]).state == "Erred"
     finally:
         stop_stack(stack)
+        remove_accounts(BACKEND["allocation_prefix"], slurm_prefixes(BACKEND))  # the customer and project made

@@ -61,6 +61,10 @@ def agent_config(*, api_url: str, token: str, offering_uuid: str, prefix: str) -
                 "stomp_enabled": False,
                 "backend_settings": {
                     "default_account": "root",
+                    # Each user's DefaultAccount is the allocation's own account: the plugin's "common" policy
+                    # would set it to `root`, which gives every test user an association under root and
+                    # changes where Slurm moves a user's default when an allocation goes.
+                    "default_account_policy": "individual",
                     "customer_prefix": f"{prefix}c_",
                     "project_prefix": f"{prefix}p_",
                     "allocation_prefix": f"{prefix}a_",
