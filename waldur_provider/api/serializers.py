@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from common.api.fields import UrlField
 from common.api.serializers import ReadListSerializer
+from marketplace.api.serializers.orders import OfferingPlanProjectFields
 from marketplace.models import Offering, OfferingComponent, Resource
 
 # The agent reads these offering options: a person's username at the site is their username here
@@ -128,26 +129,16 @@ class ServiceProviderSerializer(serializers.Serializer):
         return ""
 
 
-class ProviderResourceSerializer(serializers.ModelSerializer):
+class ProviderResourceSerializer(OfferingPlanProjectFields, serializers.ModelSerializer):
+    """A resource as the agent reads it: the consumer API's related fields, the offering linked in the provider
+    API, and what the agent's Slurm plugin names accounts after."""
+
     url = UrlField("marketplace-provider-resource-detail")
     offering = UrlField("marketplace-provider-offering-detail", source="offering.uuid")
-    offering_uuid = serializers.UUIDField(source="offering.uuid", read_only=True)
-    offering_name = serializers.CharField(source="offering.name", read_only=True)
-    offering_type = serializers.CharField(source="offering.type", read_only=True)
     offering_plugin_options = serializers.SerializerMethodField()
     offering_backend_id = serializers.SerializerMethodField()
-    provider_uuid = serializers.UUIDField(source="offering.customer.uuid", read_only=True)
-    provider_name = serializers.CharField(source="offering.customer.name", read_only=True)
-    plan = UrlField("marketplace-plan-detail", source="plan.uuid", allow_null=True)
-    plan_uuid = serializers.UUIDField(source="plan.uuid", read_only=True, allow_null=True)
-    plan_name = serializers.CharField(source="plan.name", read_only=True, allow_null=True)
-    project = UrlField("project-detail", source="project.uuid")
-    project_uuid = serializers.UUIDField(source="project.uuid", read_only=True)
-    project_name = serializers.CharField(source="project.name", read_only=True)
     project_slug = serializers.CharField(source="project.slug", read_only=True)
     project_description = serializers.CharField(source="project.description", read_only=True)
-    customer_uuid = serializers.UUIDField(source="project.customer.uuid", read_only=True)
-    customer_name = serializers.CharField(source="project.customer.name", read_only=True)
     customer_slug = serializers.CharField(source="project.customer.slug", read_only=True)
     resource_uuid = serializers.UUIDField(source="uuid", read_only=True)
     backend_metadata = serializers.SerializerMethodField()
