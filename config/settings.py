@@ -265,6 +265,12 @@ SPECTACULAR_SETTINGS = {
 
 # API tokens: stored hashed, valid for TOKEN_LIFETIME seconds after issue (0 = no expiry).
 TOKEN_LIFETIME = timedelta(seconds=env_int("TOKEN_LIFETIME", 7 * 24 * 3600))
+# Seconds a token that authenticated is kept in the cache, so that later requests query nothing for it
+# (0: off). Deleting a token or changing its user drops it at once, in every process: the cache must
+# be one they all share, hence on by default with CACHE_URL only (federation.token_cache).
+TOKEN_CACHE_SECONDS = env_int("TOKEN_CACHE_SECONDS", 60 if CACHE_URL else 0)
+if TOKEN_CACHE_SECONDS > 0 and not CACHE_URL:
+    raise ImproperlyConfigured("TOKEN_CACHE_SECONDS needs CACHE_URL: a cache every web process shares.")
 # Failed password logins for one username from one client address within the window (seconds)
 # before that pair is locked out until the window has passed (API, portal and admin alike).
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
@@ -384,6 +390,25 @@ CELERY_BEAT_SCHEDULE["webhooks-deliver-due"] = {
     "schedule": float(os.environ.get("WEBHOOK_DELIVER_INTERVAL", "5")),
 }
 CELERY_BEAT_SCHEDULE["webhooks-prune"] = {"task": "webhooks.prune", "schedule": 3600.0}
+
+# --- Event mode for Waldur site agents (docs/waldur-site-agent.md): off unless both are set ---
+# RabbitMQ's management API and AMQP, as an administrator; agents read over its Web-STOMP plugin.
+AGENT_EVENTS_BROKER_API = os.environ.get("AGENT_EVENTS_BROKER_API", "")  # http://user:password@host:15672
+AGENT_EVENTS_BROKER_URL = os.environ.get("AGENT_EVENTS_BROKER_URL", "")  # amqp://user:password@host:5672
+AGENT_EVENTS_BATCH = env_int("AGENT_EVENTS_BATCH", 200)  # messages claimed at a time by one send
+AGENT_EVENTS_RETENTION_DAYS = env_int("AGENT_EVENTS_RETENTION_DAYS", 7)  # sent messages kept this long
+CELERY_BEAT_SCHEDULE["waldur-provider-send-agent-messages"] = {
+    "task": "waldur_provider.send_agent_messages",
+    "schedule": float(os.environ.get("AGENT_EVENTS_SEND_INTERVAL", "10")),
+}
+CELERY_BEAT_SCHEDULE["waldur-provider-sweep-agent-tokens"] = {
+    "task": "waldur_provider.sweep_agent_tokens",
+    "schedule": float(os.environ.get("AGENT_EVENTS_TOKEN_SWEEP_INTERVAL", "60")),
+}
+CELERY_BEAT_SCHEDULE["waldur-provider-prune-agent-messages"] = {
+    "task": "waldur_provider.prune_agent_messages",
+    "schedule": 3600.0,
+}
 
 LOGGING = {
     "version": 1,

@@ -39,3 +39,21 @@ if ! redis_up; then
     exit 1
   fi
 fi
+
+# RabbitMQ, for the event mode of Waldur site agents (docs/waldur-site-agent.md): started where it is
+# installed, with the management (HTTP API) and Web-STOMP plugins. Only those tests need it: without it
+# they are skipped with the reason (and fail under CI).
+rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if command -v rabbitmq-plugins >/dev/null; then
+  if ! rabbit_up && command -v rabbitmq-server >/dev/null; then
+    echo "Starting RabbitMQ..."
+    (rabbitmq-server -detached >/dev/null 2>&1 || service rabbitmq-server start >/dev/null 2>&1) || true
+    for _ in $(seq 1 60); do rabbit_up && break; sleep 1; done
+  fi
+  if rabbit_up; then
+    rabbitmq-plugins enable --quiet rabbitmq_management rabbitmq_web_stomp >/dev/null 2>&1 \
+      || echo "warning: could not enable RabbitMQ's management and Web-STOMP plugins; the event-mode tests will say so." >&2
+  else
+    echo "warning: RabbitMQ is not answering on 127.0.0.1:5672; the event-mode tests will say so." >&2
+  fi
+fi

@@ -15,13 +15,14 @@ import uuid as uuid_lib
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from rest_framework import authentication, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from common.api.schema import FederationAutoSchema
 from common.api.viewsets import BaseViewSet
 from common.exceptions import NotFound
+from waldur_provider import event_queues
 from waldur_provider.selectors import provider_offering_list
 
 from . import serializers as s
@@ -59,6 +60,14 @@ def _identity(request, offering, name: str) -> dict:
         "modified": timezone.now().isoformat(),
         "services": [],
     }
+
+
+def _token_key(request) -> str:
+    """The API token of the request (empty for a session): the agent's RabbitMQ password."""
+    header = authentication.get_authorization_header(request).split()
+    if len(header) == 2 and header[0].lower() == b"token":
+        return header[1].decode(errors="replace")
+    return ""
 
 
 def _parse(value) -> uuid_lib.UUID | None:
@@ -143,6 +152,22 @@ class AgentIdentityViewSet(BaseViewSet):
                 "processors": [],
             }
         )
+
+    @extend_schema(
+        request=s.AgentQueueRegistrationSerializer,
+        responses={200: s.AgentQueueSerializer, 201: s.AgentQueueSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def register_queue(self, request, uuid=None):
+        """Event mode: the agent's queue for the offering (made on first call), read over STOMP with
+        `rmq_username` and the API token of this request as the password."""
+        offering = self._by_identity(uuid)
+        data = self._payload(s.AgentQueueRegistrationSerializer)
+        queue, created = event_queues.queue_register(
+            actor=request.user, offering=offering, object_types=data["object_types"], token=_token_key(request)
+        )
+        answer = s.AgentQueueSerializer(queue).data
+        return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def _payload(self, serializer_class) -> dict:
         payload = serializer_class(data=self.request.data)

@@ -13,6 +13,7 @@ from common.api.fields import UrlField
 from common.api.serializers import ReadListSerializer
 from marketplace.api.serializers.orders import OfferingPlanProjectFields
 from marketplace.models import Offering, OfferingComponent, Resource
+from waldur_provider.models import OBJECT_TYPES
 
 # The agent reads these offering options: a person's username at the site is their username here
 # (Waldur's `waldur_username` policy: the site generates none), and no QoS is enforced.
@@ -283,3 +284,18 @@ class OfferingUserSerializer(serializers.Serializer):
     is_restricted = serializers.BooleanField()
     created = serializers.DateTimeField()
     modified = serializers.DateTimeField()
+
+
+class AgentQueueRegistrationSerializer(serializers.Serializer):
+    object_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=OBJECT_TYPES), required=False, default=list, max_length=len(OBJECT_TYPES)
+    )
+
+
+class AgentQueueSerializer(serializers.Serializer):
+    """What an agent reads from `register_queue`: where its STOMP connection logs in and subscribes."""
+
+    rmq_username = serializers.CharField()
+    queue_name = serializers.CharField()
+    vhost = serializers.CharField()
+    observable_object_types = serializers.ListField(child=serializers.CharField(), source="object_types")
