@@ -8,7 +8,8 @@ whatever the broker did not confirm. Deleting the token an agent registered with
 replaced at the next log-in) deletes its RabbitMQ user, so the token stops opening the stream too.
 
 What is published, in Waldur's message shapes:
-  * `order` — every state an order of the offering enters: `{order_uuid, order_state}`;
+  * `order` — every state an order of the offering enters, unless the agent's own user moved it
+    there: `{order_uuid, order_state}`;
   * `user_role` — a project role granted, revoked or expired where the offering has a live resource:
     `{user_uuid, user_username, project_uuid, project_name, role_name, granted}`.
 """
@@ -120,7 +121,9 @@ def _order_messages(events: list[Event], queues: list[AgentQueue]) -> list[Agent
         if not event.event_type.startswith(ORDER_EVENT_PREFIX) or event.order_uuid is None:
             continue
         body = {"object_type": "order", "order_uuid": event.order_uuid.hex, "order_state": event.context.get("state")}
-        targets = by_offering.get(event.offering_uuid, ())
+        # An agent is not told of what it did itself (approving, completing): it knows, and each message
+        # costs it a round of API calls before it can read the next one.
+        targets = [q for q in by_offering.get(event.offering_uuid, ()) if q.user.uuid != event.actor_uuid]
         rows += [AgentMessage(queue=queue, event_uuid=event.uuid, body=body) for queue in targets]
     return rows
 

@@ -55,15 +55,15 @@ def resource_team(*, resource: Resource) -> QuerySet[RoleGrant]:
 
 
 def offering_user_list(*, user, offering_uuid=None, user_uuid=None) -> list[tuple[Offering, object]]:
-    """(offering, person) pairs: everyone with an active role in a project holding a live resource of
-    one of the offerings `user` provides. Waldur keeps these as offering users; here they follow from
-    the projects' teams, and each person's site username is their username here (Waldur's
-    `waldur_username` policy)."""
+    """(offering, person) pairs: everyone who holds or held a role in a project holding a live resource
+    of one of the offerings `user` provides. Waldur keeps these as offering users, and keeps them when
+    the role ends (an agent told of a revoked role looks the person up to remove their access); here
+    they follow from the projects' role grants, and each person's site username is their username here
+    (Waldur's `waldur_username` policy). Who has access now is the resource's `team`."""
     offerings = {o.id: o for o in provider_offering_list(user=user).filter(**_uuid_filter(offering_uuid))}
     live = Resource.objects.filter(offering_id__in=offerings).exclude(state="Terminated")
     grants = (
-        RoleGrant.objects.active()
-        .filter(project_id__in=live.values("project_id"), **_uuid_filter(user_uuid, "user__uuid"))
+        RoleGrant.objects.filter(project_id__in=live.values("project_id"), **_uuid_filter(user_uuid, "user__uuid"))
         .select_related("user")
         .order_by("user_id")
     )

@@ -34,6 +34,13 @@ def broker(settings, django_user_model):
     rabbitmq.remove_agent_objects(f"agent_{uuid.hex}" for uuid in users)
 
 
+def _owner(site):
+    """Another owner of the provider organisation, approving by hand (not the agent's account)."""
+    owner = UserFactory()
+    grant(owner, site.customer, RoleName.CUSTOMER_OWNER)
+    return owner
+
+
 def _client(user) -> tuple[APIClient, str]:
     token = structure.token_issue(user=user)
     client = APIClient()
@@ -93,7 +100,8 @@ def test_order_states_reach_the_queue_in_waldurs_shape(broker, site_a, research,
     _dispatch(django_capture_on_commit_callbacks)
 
     messages = _read(site_a.agent, token, site_a.offering)
-    assert [m["order_state"] for m in messages] == ["pending-consumer", "pending-provider", "executing"]
+    # The agent's own approval (executing) is not sent back to it.
+    assert [m["order_state"] for m in messages] == ["pending-consumer", "pending-provider"]
     assert {m["order_uuid"] for m in messages} == {order.uuid.hex}
     assert {m["object_type"] for m in messages} == {"order"}
     assert AgentMessage.objects.filter(sent_at__isnull=True).count() == 0
@@ -107,8 +115,8 @@ def test_a_queue_gets_only_its_offerings_orders_and_the_types_it_asked_for(
     client_b, token_b = _client(site_b.agent)
     assert _register(client_a, site_a.offering, ["user_role"]).status_code == 201
     assert _register(client_b, site_b.offering, []).status_code == 201  # empty: everything
-    market.order_approve_by_provider(order=site_b.order, actor=site_b.agent)
-    market.order_approve_by_provider(order=site_a.order, actor=site_a.agent)
+    market.order_approve_by_provider(order=site_b.order, actor=_owner(site_b))
+    market.order_approve_by_provider(order=site_a.order, actor=_owner(site_a))
     _dispatch(django_capture_on_commit_callbacks)
 
     assert _read(site_a.agent, token_a, site_a.offering) == []
@@ -193,7 +201,7 @@ def test_messages_wait_while_the_broker_is_down_then_go(broker, settings, site_a
     client, token = _client(site_a.agent)
     assert _register(client, site_a.offering, ["order"]).status_code == 201
     settings.AGENT_EVENTS_BROKER_URL = "amqp://guest:guest@127.0.0.1:9"  # nothing listens there
-    market.order_approve_by_provider(order=site_a.order, actor=site_a.agent)
+    market.order_approve_by_provider(order=site_a.order, actor=_owner(site_a))
     _dispatch(django_capture_on_commit_callbacks)
     waiting = AgentMessage.objects.filter(sent_at__isnull=True)
     assert waiting.count() == 1

@@ -3,7 +3,8 @@ orders and resources only; everyone else's answer 404 and change nothing."""
 
 import pytest
 
-from federation.models import RoleName
+from federation import services as structure
+from federation.models import Role, RoleName
 from marketplace.models import Order, Resource
 from providers.models import OutboxMessage
 from tests.factories import ProviderFactory, ProviderOfferingFactory, UserFactory, grant
@@ -93,6 +94,20 @@ def test_lists_hold_only_the_agents_own_offerings_orders_resources_and_users(api
     assert foreign_users == []
     providers = _get(api, agent, "/api/marketplace-service-providers/", customer_uuid=site_b.customer.uuid.hex)
     assert providers.json() == []
+
+
+def test_an_offering_user_stays_after_the_role_ends_and_leaves_the_team(api, site_a, research):
+    """An agent told of a revoked role looks the person up among the offering users to remove their
+    access: they stay there (as in Waldur), while the resource's team drops them."""
+    member = UserFactory(username="leaver")
+    role = Role.objects.get(name=RoleName.PROJECT_MEMBER)
+    structure.role_grant(actor=research.manager, scope=research.project, user=member, role=role)
+    structure.role_revoke(actor=research.manager, scope=research.project, user=member, role=role)
+    agent, path = site_a.agent, "/api/marketplace-offering-users/"
+    users = _get(api, agent, path, user_uuid=member.uuid.hex, offering_uuid=site_a.offering.uuid).json()
+    assert [(u["username"], u["state"]) for u in users] == [("leaver", "OK")]
+    team = _get(api, agent, f"/api/marketplace-provider-resources/{site_a.resource.uuid}/team/").json()
+    assert "leaver" not in {person["username"] for person in team}
 
 
 def test_people_who_do_not_own_the_provider_see_nothing_of_it(api, site_a, research):

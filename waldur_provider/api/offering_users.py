@@ -1,6 +1,6 @@
 """`marketplace-offering-users`: who may use an offering served by a Waldur site agent, and as whom.
 
-Nothing is stored: an offering user is a member of a project holding a live resource of the offering,
+Nothing is stored: an offering user is a member (now or before) of a project holding a live resource of the offering,
 always in Waldur's state `OK`, with their username here as their username at the site.
 """
 
