@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
 from common.exceptions import DomainError
 
@@ -126,6 +128,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        max_length=2000,
+        help_text="Shown to the people who placed the orders, on the order page and in their mail.",
+    )
+
+
 def _run(modeladmin, request, queryset, label, call):
     done = 0
     for order in queryset:
@@ -167,14 +177,30 @@ class OrderAdmin(ReadOnlyAdmin):
             lambda o: services.order_approve_by_provider(order=o, actor=request.user),
         )
 
-    @admin.action(description="Reject (as consumer or provider, by the order's state)")
+    @admin.action(description="Reject with a reason (as consumer or provider, by the order's state)")
     def reject(self, request, queryset):
+        """First a page asking for the reason (shown to the order's creator), then the rejection."""
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Reject orders",
+                "orders": queryset,
+                "form": form,
+                "action": "reject",
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/marketplace/order/reject.html", context)
+        reason = form.cleaned_data["reason"]
+
         def call(order):
             if order.state == OrderState.PENDING_CONSUMER:
-                return services.order_reject_by_consumer(order=order, actor=request.user)
-            return services.order_reject_by_provider(order=order, actor=request.user)
+                return services.order_reject_by_consumer(order=order, actor=request.user, reason=reason)
+            return services.order_reject_by_provider(order=order, actor=request.user, reason=reason)
 
         _run(self, request, queryset, "Rejected", call)
+        return None
 
     @admin.action(description="Mark done (manual offerings)")
     def mark_done(self, request, queryset):

@@ -48,8 +48,27 @@ def test_admin_actions_use_the_services(admin_client_for, staff, order_in):
     assert erring.state == OrderState.ERRED and "in the admin" in erring.error_message
 
     rejected = order_in(OrderState.PENDING_PROVIDER)
-    act(admin_client_for, "reject", rejected)
-    assert Order.objects.get(pk=rejected.pk).state == OrderState.REJECTED
+    asked = act(admin_client_for, "reject", rejected)
+    assert 'name="reason"' in asked.content.decode()  # first the reason is asked for, nothing changes
+    assert Order.objects.get(pk=rejected.pk).state == OrderState.PENDING_PROVIDER
+    admin_client_for.post(
+        "/admin/marketplace/order/",
+        {"action": "reject", "_selected_action": [rejected.pk], "apply": "Reject", "reason": "No capacity left."},
+        follow=True,
+    )
+    rejected.refresh_from_db()
+    assert rejected.state == OrderState.REJECTED and rejected.reject_reason == "No capacity left."
+
+
+def test_admin_reject_without_a_reason_asks_again(admin_client_for, order_in):
+    order = order_in(OrderState.PENDING_PROVIDER)
+    answer = admin_client_for.post(
+        "/admin/marketplace/order/",
+        {"action": "reject", "_selected_action": [order.pk], "apply": "Reject", "reason": " "},
+        follow=True,
+    )
+    assert "This field is required." in answer.content.decode()
+    assert Order.objects.get(pk=order.pk).state == OrderState.PENDING_PROVIDER
 
 
 def test_admin_action_reports_wrong_state(admin_client_for, order_in):
