@@ -14,7 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
+
+from federation import services as structure
+from federation.models import RoleName
+from tests.factories import CustomerFactory, ProjectFactory, UserFactory, agent_offering, grant
+from tests.slurm import assoc_rows, remove_accounts
 
 AGENT_VERSION = "1.0.7"
 PACKAGES = (f"waldur-site-agent=={AGENT_VERSION}", f"waldur-site-agent-slurm=={AGENT_VERSION}")
@@ -128,3 +134,58 @@ class AgentProcess:
                 self.process.wait(timeout=15)
         if getattr(self, "_log", None):
             self._log.close()
+
+
+def slurm_site(live_server, *, prefix: str, name: str, agent_username: str, manager_username: str) -> dict:
+    """A provider organisation whose service account (an owner) runs the agent, one offering of it, and
+    a project (slug `genomics` of `research-org`) managed by `manager_username`; with the agent's config
+    for the accounts `<prefix>c_`, `p_`, `a_`, which are removed from the cluster first."""
+    provider_org = CustomerFactory(name=name, slug=name.lower().replace(" ", "-"))
+    service_account = UserFactory(username=agent_username)
+    grant(service_account, provider_org, RoleName.CUSTOMER_OWNER)
+    project = ProjectFactory(name="Genomics", slug="genomics", customer=CustomerFactory(slug="research-org"))
+    manager = UserFactory(username=manager_username)
+    grant(manager, project, RoleName.PROJECT_MANAGER)
+    offering = agent_offering(customer=provider_org, name=f"HPC of {name}", auto_approve=False)
+    config = agent_config(
+        api_url=f"{live_server.url}/api/",
+        token=structure.token_issue(user=service_account),
+        offering_uuid=offering.uuid.hex,
+        prefix=prefix,
+    )
+    remove_prefixed_accounts(prefix)
+    return {
+        "url": live_server.url,
+        "offering": offering,
+        "project": project,
+        "manager": manager,
+        "manager_token": structure.token_issue(user=manager),
+        "config": config,
+    }
+
+
+def remove_prefixed_accounts(prefix: str) -> None:
+    """Every Slurm account the agent made with these prefixes, children before parents."""
+    prefixes = (f"{prefix}a_", f"{prefix}p_", f"{prefix}c_")
+    for account in {row[1] for row in assoc_rows() if row[1].startswith(prefixes)}:
+        remove_accounts(account, prefixes)
+
+
+def place_order(site: dict, *, cpu: int, name: str = "Sequencing") -> dict:
+    """A create order of the site's offering, placed by the project's manager through the API."""
+    url, offering = site["url"], site["offering"]
+    answer = requests.post(
+        f"{url}/api/marketplace-orders/",
+        headers={"Authorization": f"Token {site['manager_token']}"},
+        json={
+            "project": f"{url}/api/projects/{site['project'].uuid}/",
+            "offering": f"{url}/api/marketplace-public-offerings/{offering.uuid}/",
+            "plan": f"{url}/api/marketplace-plans/{offering.plans.get().uuid}/",
+            "attributes": {"name": name},
+            "limits": {"cpu": cpu},
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["state"] == "pending-provider"
+    return answer.json()

@@ -14,75 +14,34 @@ from accounting.models import ComponentUsage
 from federation import services as structure
 from federation.models import Role, RoleName
 from marketplace.models import Order
-from tests.factories import CustomerFactory, ProjectFactory, UserFactory, agent_offering, grant
-from tests.slurm import USERS, account_row, assoc_rows, job_state, remove_accounts, sbatch, submitted_job_id, wait_until
+from tests.factories import UserFactory, grant
+from tests.slurm import USERS, account_row, assoc_rows, job_state, sbatch, submitted_job_id, wait_until
 
-from .agent import AgentProcess, agent_config
+from .agent import AgentProcess, place_order, remove_prefixed_accounts, slurm_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm, pytest.mark.django_db(transaction=True)]
 
 PREFIX = "wsa"  # accounts wsac_ (customer), wsap_ (project), wsaa_ (allocation): this file's own
-PREFIXES = (f"{PREFIX}a_", f"{PREFIX}p_", f"{PREFIX}c_")
 MEMBER, NEWCOMER = USERS
 
 
 @pytest.fixture
 def site(slurm_cluster, live_server, tmp_path, waldur_agent_venv):
-    provider_org = CustomerFactory(name="Waldur Site", slug="waldur-site")
-    service_account = UserFactory(username="site-agent")
-    grant(service_account, provider_org, RoleName.CUSTOMER_OWNER)
-    project = ProjectFactory(name="Genomics", slug="genomics", customer=CustomerFactory(slug="research-org"))
-    manager = UserFactory(username=MEMBER)  # a Linux user of the test cluster
-    grant(manager, project, RoleName.PROJECT_MANAGER)
-    offering = agent_offering(customer=provider_org, name="HPC via Waldur agent", auto_approve=False)
-    config = agent_config(
-        api_url=f"{live_server.url}/api/",
-        token=structure.token_issue(user=service_account),
-        offering_uuid=offering.uuid.hex,
-        prefix=PREFIX,
+    site = slurm_site(
+        live_server, prefix=PREFIX, name="Waldur Site", agent_username="site-agent", manager_username=MEMBER
     )
-    agent = AgentProcess(waldur_agent_venv, tmp_path, config)
-    reporter = AgentProcess(waldur_agent_venv, tmp_path, config, name="report")
-    syncer = AgentProcess(waldur_agent_venv, tmp_path, config, name="membership")
-    remove_accounts(PREFIXES[0], PREFIXES)
-    yield {
-        "url": live_server.url,
-        "offering": offering,
-        "project": project,
-        "manager": manager,
-        "manager_token": structure.token_issue(user=manager),
-        "agent": agent,
-        "reporter": reporter,
-        "syncer": syncer,
-    }
-    agent.stop()
-    reporter.stop()
-    syncer.stop()
-    for account in {row[1] for row in assoc_rows() if row[1].startswith(PREFIXES)}:
-        remove_accounts(account, PREFIXES)
-
-
-def _place_order(site, cpu: int) -> dict:
-    url, offering = site["url"], site["offering"]
-    answer = requests.post(
-        f"{url}/api/marketplace-orders/",
-        headers={"Authorization": f"Token {site['manager_token']}"},
-        json={
-            "project": f"{url}/api/projects/{site['project'].uuid}/",
-            "offering": f"{url}/api/marketplace-public-offerings/{offering.uuid}/",
-            "plan": f"{url}/api/marketplace-plans/{offering.plans.get().uuid}/",
-            "attributes": {"name": "Sequencing"},
-            "limits": {"cpu": cpu},
-        },
-        timeout=30,
-    )
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["state"] == "pending-provider"
-    return answer.json()
+    config = site["config"]
+    site["agent"] = AgentProcess(waldur_agent_venv, tmp_path, config)
+    site["reporter"] = AgentProcess(waldur_agent_venv, tmp_path, config, name="report")
+    site["syncer"] = AgentProcess(waldur_agent_venv, tmp_path, config, name="membership")
+    yield site
+    for name in ("agent", "reporter", "syncer"):
+        site[name].stop()
+    remove_prefixed_accounts(PREFIX)
 
 
 def test_order_carried_out_on_slurm_then_usage_reported_by_the_waldur_agent(site):
-    placed = _place_order(site, cpu=5)
+    placed = place_order(site, cpu=5)
     agent = site["agent"].start("order_process")
 
     def finished():
@@ -176,7 +135,7 @@ def _as_manager(site, path: str, body: dict) -> dict:
 
 
 def test_update_and_terminate_orders_are_carried_out_on_slurm_by_the_waldur_agent(site):
-    resource = _run_agent_until_final(site, _place_order(site, cpu=5)["uuid"]).resource
+    resource = _run_agent_until_final(site, place_order(site, cpu=5)["uuid"]).resource
     assert account_row(resource.backend_id)[4] == "cpu=300000"
 
     # Update: the agent changes the account's limit; the order's limits become the resource's.

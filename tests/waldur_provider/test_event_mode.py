@@ -17,24 +17,22 @@ from datetime import datetime
 
 import pytest
 import redis
-import requests
 
 from events.models import Event
 from federation import services as structure
 from federation.models import Role, RoleName
 from marketplace.models import Order
-from tests.factories import CustomerFactory, ProjectFactory, UserFactory, agent_offering, grant
+from tests.factories import UserFactory
 from tests.providers.harness import Worker
-from tests.slurm import USERS, account_row, assoc_rows, remove_accounts, wait_until
+from tests.slurm import USERS, account_row, assoc_rows, wait_until
 from waldur_provider.models import AgentMessage
 
 from . import rabbitmq
-from .agent import AgentProcess, agent_config
+from .agent import AgentProcess, place_order, remove_prefixed_accounts, slurm_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm, pytest.mark.django_db(transaction=True)]
 
 PREFIX = "wev"  # accounts wevc_, wevp_, weva_: this file's own
-PREFIXES = (f"{PREFIX}a_", f"{PREFIX}p_", f"{PREFIX}c_")
 MEMBER, NEWCOMER = USERS
 ORDERS = 3
 
@@ -45,19 +43,10 @@ def stream(slurm_cluster, live_server, tmp_path, waldur_agent_venv, settings, dj
     broker = {"AGENT_EVENTS_BROKER_API": rabbitmq.API, "AGENT_EVENTS_BROKER_URL": rabbitmq.AMQP_URL}
     for name, value in broker.items():
         setattr(settings, name, value)
-    provider_org = CustomerFactory(name="Event Site", slug="event-site")
-    service_account = UserFactory(username="event-agent")
-    grant(service_account, provider_org, RoleName.CUSTOMER_OWNER)
-    project = ProjectFactory(name="Genomics", slug="genomics", customer=CustomerFactory(slug="research-org"))
-    manager = UserFactory(username=MEMBER)  # a Linux user of the test cluster
-    grant(manager, project, RoleName.PROJECT_MANAGER)
-    offering = agent_offering(customer=provider_org, name="HPC via Waldur events", auto_approve=False)
-    config = agent_config(
-        api_url=f"{live_server.url}/api/",
-        token=structure.token_issue(user=service_account),
-        offering_uuid=offering.uuid.hex,
-        prefix=PREFIX,
+    site = slurm_site(
+        live_server, prefix=PREFIX, name="Event Site", agent_username="event-agent", manager_username=MEMBER
     )
+    config = site["config"]
     host, port, path = rabbitmq.STOMP_WS
     config["offerings"][0].update(
         {
@@ -68,7 +57,6 @@ def stream(slurm_cluster, live_server, tmp_path, waldur_agent_venv, settings, dj
             "websocket_use_tls": False,
         }
     )
-    remove_accounts(PREFIXES[0], PREFIXES)
     # The worker takes the live server's wake-ups from its broker (nothing else reads it in the tests).
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     worker = Worker(
@@ -83,40 +71,13 @@ def stream(slurm_cluster, live_server, tmp_path, waldur_agent_venv, settings, dj
     agent = AgentProcess(waldur_agent_venv, tmp_path, config, name="events").start("event_process")
     try:
         agent.wait_log("Subscribing to /amq/queue/", timeout=90)
-        yield {
-            "url": live_server.url,
-            "offering": offering,
-            "project": project,
-            "manager": manager,
-            "manager_token": structure.token_issue(user=manager),
-            "agent": agent,
-            "worker": worker,
-        }
+        yield {**site, "agent": agent, "worker": worker}
     finally:
         agent.stop()
         worker.stop()
-        for account in {row[1] for row in assoc_rows() if row[1].startswith(PREFIXES)}:
-            remove_accounts(account, PREFIXES)
+        remove_prefixed_accounts(PREFIX)
         users = django_user_model.objects.values_list("uuid", flat=True)
         rabbitmq.remove_agent_objects(f"agent_{uuid.hex}" for uuid in users)
-
-
-def _place_order(stream, name: str, cpu: int) -> str:
-    url, offering = stream["url"], stream["offering"]
-    answer = requests.post(
-        f"{url}/api/marketplace-orders/",
-        headers={"Authorization": f"Token {stream['manager_token']}"},
-        json={
-            "project": f"{url}/api/projects/{stream['project'].uuid}/",
-            "offering": f"{url}/api/marketplace-public-offerings/{offering.uuid}/",
-            "plan": f"{url}/api/marketplace-plans/{offering.plans.get().uuid}/",
-            "attributes": {"name": name},
-            "limits": {"cpu": cpu},
-        },
-        timeout=30,
-    )
-    assert answer.status_code == 201, answer.text
-    return answer.json()["uuid"]
 
 
 def _received_at(agent, order_uuid: str, state: str) -> float | None:
@@ -138,7 +99,7 @@ def test_orders_and_roles_reach_the_agent_over_stomp_and_are_carried_out_on_slur
     resources = []
     for number in range(1, ORDERS + 1):
         started, placed_at = time.monotonic(), time.time()
-        order_uuid = _place_order(stream, f"Run {number}", cpu=number)
+        order_uuid = place_order(stream, name=f"Run {number}", cpu=number)["uuid"]
         order = wait_until(lambda order_uuid=order_uuid: _finished(order_uuid), timeout=60, interval=0.05)
         latencies.append(time.monotonic() - started)
         received_at = _received_at(agent, order_uuid, "pending-provider")
