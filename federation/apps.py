@@ -9,6 +9,7 @@ class FederationConfig(AppConfig):
     def ready(self):
         from events.scopes import register_scope
 
+        from . import token_cache  # noqa: F401  (drops cached tokens when a token or its user changes)
         from .api import authentication  # noqa: F401  (registers its OpenAPI extension)
         from .models import Customer, Project
 

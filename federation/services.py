@@ -18,7 +18,7 @@ from common.updates import update_fields
 from events.models import Event
 from events.services import event_build, events_insert
 
-from . import hooks
+from . import hooks, token_cache
 from .models import OECD_FOS_2007_CODES, AuthToken, Customer, Project, Role, RoleGrant, User
 from .models.roles import CUSTOMER_ROLES, PROJECT_ROLES
 from .models.tokens import hash_token_key, password_fingerprint
@@ -377,6 +377,7 @@ def token_issue(*, user: User) -> str:
         last_used=now,
         password_fingerprint=password_fingerprint(user),
     )
+    token_cache.issued(hash_token_key(key))  # its first request can then be the last to query for it
     return key
 
 
@@ -393,6 +394,7 @@ def token_revoke(*, actor: User, token: AuthToken) -> None:
     if token.user_id != actor.id:
         raise PermissionDenied("You may revoke only your own tokens.")
     AuthToken.objects.filter(id=token.id).delete()
+    token_cache.forget_token(token.key_hash)  # the next request with it reads the database, and fails
 
 
 def user_update_notification_settings(*, user: User, changes: dict) -> User:
