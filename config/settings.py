@@ -475,6 +475,8 @@ CELERY_TASK_ROUTES = {
         "events.dispatch",
         "webhooks.deliver_due",
         "notifications.send_due",
+        "waldur_provider.send_agent_messages",
+        "waldur_provider.sweep_agent_tokens",
     )
 }
 
