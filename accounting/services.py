@@ -26,11 +26,15 @@ Then, either way, when anything changed:
    statements of their own;
 6. each change of a resource's total (the row without a username) is recorded as an event
    (`marketplace_component_usage_reported`, or `..._decreased`), and so is every decrease of a
-   per-user row; all of them in one INSERT after one query for the resources they name. A per-user
-   row that grows is a detail of its resource's total and records no event of its own.
+   per-user row; all of them in one INSERT (on PostgreSQL an INSERT … SELECT that reads the
+   resources they name itself; elsewhere after one query for them). A per-user row that grows is
+   a detail of its resource's total and records no event of its own.
 
-All of it runs in the caller's transaction. Rows are locked in key order (on PostgreSQL; in id
-order elsewhere), so two batches that share rows wait for each other instead of deadlocking.
+On PostgreSQL each of these is one statement composed once, its values sent apart from it, so a
+batch costs the database's work and little of Python's. All of it runs in the caller's
+transaction (or, called outside one, in a transaction of its own). Rows are locked in key order
+(on PostgreSQL; in id order elsewhere), so two batches that share rows wait for each other
+instead of deadlocking.
 Two transactions writing the same row at the same moment both succeed: the later one waits at the
 conflict, and its amount wins, compared with the amount the first one wrote.
 """
@@ -43,13 +47,14 @@ import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import DatabaseError, OperationalError, connection, models, transaction
 from django.db.models import Aggregate, Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from events.models import Event
-from events.services import event_build, events_insert
+from events.services import event_build, events_insert, wake_dispatcher
 from marketplace.models import Resource
 
 from .models import ComponentUsage
@@ -67,8 +72,7 @@ class UsageReport:
 Key = tuple[int, str, date, str]  # resource_id, component_type, billing_period (first of the month), username
 
 
-@dataclasses.dataclass(frozen=True)
-class _Change:
+class _Change(NamedTuple):
     """What one report did to its row: the new amount, and the amount it replaced (None: a new row)."""
 
     key: Key
@@ -106,7 +110,8 @@ def usage_report(*, reports: list[UsageReport], reported_at: datetime | None = N
 def usage_report_each(*, reports: list[UsageReport], reported_at: datetime | None = None) -> list[int | DatabaseError]:
     """Per report, in order: 1 if it changed its row, 0 if the row already held it, or the database error.
 
-    The batch is written set-based in one savepoint. If that fails because the database is busy
+    The batch is written set-based in one savepoint (called outside a transaction: in a
+    transaction of its own). If that fails because the database is busy
     (an OperationalError: a lock or statement timeout, a deadlock), every report answers with that
     error, to be sent again. If it fails for another reason, some report cannot be stored (its
     resource was deleted meanwhile, say): the reports are then written one by one, each in its own
@@ -115,14 +120,14 @@ def usage_report_each(*, reports: list[UsageReport], reported_at: datetime | Non
     if not reports:
         return []
     reported_at = reported_at or timezone.now()
+    try:
+        with transaction.atomic():  # a savepoint in the caller's transaction, or a transaction of its own
+            return list(_write(reports, reported_at))
+    except OperationalError as exc:
+        return [exc] * len(reports)
+    except DatabaseError:
+        pass
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                return list(_write(reports, reported_at))
-        except OperationalError as exc:
-            return [exc] * len(reports)
-        except DatabaseError:
-            pass
         return [_write_alone(report, reported_at) for report in reports]
 
 
@@ -376,11 +381,57 @@ def _usage_events_insert(changes: list[_Change]) -> None:
     """One event per change, in order, inserted in one statement."""
     if not changes:
         return
+    if _set_based_sql():
+        _usage_events_insert_sql(changes)
+        wake_dispatcher()
+        return
     resources = Resource.objects.select_related("project__customer", "offering").only(
         "uuid", "name", "project__uuid", "project__customer__uuid", "offering__uuid"
     )
     resources = resources.in_bulk({change.key[0] for change in changes})
     events_insert(_usage_event(change, resources[change.key[0]]) for change in changes)
+
+
+_EVENT = Event._meta.db_table
+_RESOURCE = Resource._meta.db_table
+_PROJECT = Resource._meta.get_field("project").related_model._meta
+_CUSTOMER_TABLE = _PROJECT.get_field("customer").related_model._meta.db_table
+_OFFERING_TABLE = Resource._meta.get_field("offering").related_model._meta.db_table
+
+# The events `_usage_event` builds, built by the database from the changes and their resources.
+_EVENTS_INSERT_PG = f"""INSERT INTO "{_EVENT}" (uuid, created, event_type, message, actor_username, scope_type,
+                          scope_uuid, customer_uuid, project_uuid, resource_uuid, offering_uuid, context)
+    SELECT gen_random_uuid(), %s, e.v->>1, '', '', 'resource', r.uuid, c.uuid, p.uuid, r.uuid, o.uuid,
+           jsonb_build_object('component_type', e.v->>2, 'billing_period', e.v->>3, 'username', e.v->>4,
+                              'usage', e.v->>5, 'previous_usage', e.v->6, 'resource_name', r.name)
+    FROM json_array_elements(%s::json) WITH ORDINALITY AS e(v, i)
+    JOIN {_RESOURCE} r ON r.id = (e.v->>0)::bigint
+    JOIN {_PROJECT.db_table} p ON p.id = r.project_id
+    JOIN {_CUSTOMER_TABLE} c ON c.id = p.customer_id
+    JOIN {_OFFERING_TABLE} o ON o.id = r.offering_id
+    ORDER BY e.i"""  # noqa: S608
+
+
+def _usage_events_insert_sql(changes: list[_Change]) -> None:
+    """The events of `changes`, in order, in one INSERT … SELECT that reads their resources as it goes.
+
+    The same rows as `_usage_event` builds (amounts formatted here, exactly), without a model
+    instance per event or a query for the resources first.
+    """
+    rows = [
+        (
+            change.key[0],
+            "marketplace_component_usage_decreased" if change.decreased else "marketplace_component_usage_reported",
+            change.key[1],
+            change.key[2].isoformat(),
+            change.key[3],
+            _amount(change.usage),
+            None if change.previous_usage is None else _amount(change.previous_usage),
+        )
+        for change in changes
+    ]
+    with _array_cursor() as cursor:
+        cursor.execute(_EVENTS_INSERT_PG, [timezone.now(), json.dumps(rows)])
 
 
 # -- current usage -------------------------------------------------------------------------------
@@ -404,6 +455,10 @@ def _current_usages_refresh(resource_ids: set[int], month: date) -> None:
     """
     if not resource_ids:
         return
+    if _set_based_sql():
+        with _array_cursor() as cursor:
+            cursor.execute(_CURRENT_USAGES_PG, [month, sorted(resource_ids), month])
+        return
     this_month = ComponentUsage.objects.filter(resource_id=OuterRef("pk"), billing_period=month, username="")
     usages = (
         this_month.order_by()
@@ -412,3 +467,15 @@ def _current_usages_refresh(resource_ids: set[int], month: date) -> None:
         .values("usages")
     )
     Resource.objects.filter(id__in=resource_ids).filter(Exists(this_month)).update(current_usages=Subquery(usages))
+
+
+# The statement the ORM writes above, composed once: each resource's whole-resource rows of the month.
+_CURRENT_USAGES_PG = f"""
+    UPDATE {_RESOURCE} r SET current_usages = (
+        SELECT JSONB_OBJECT_AGG(u.component_type, u.usage) FROM {_TABLE} u
+        WHERE u.resource_id = r.id AND u.billing_period = %s AND u.username = ''
+    )
+    WHERE r.id = ANY(%s::bigint[]) AND EXISTS (
+        SELECT 1 FROM {_TABLE} u WHERE u.resource_id = r.id AND u.billing_period = %s AND u.username = ''
+    )
+"""  # noqa: S608

@@ -17,6 +17,11 @@ Then, in one run:
 Prints records/s of each, the ratio, the latency per request and the load average while it ran.
 Targets: >= 20,000 records/s through the API and a ratio <= 3.
 
+As the machine may be shared, it also prints the CPU time each side spent per batch (the web
+workers, their PostgreSQL backends and the sending threads; from /proc), and the rate that CPU
+time allows on this machine's cores when nothing else runs: what the figures would be on an idle
+machine, whatever else was running during the measurement.
+
     .venv/bin/python bench/usage_ingest.py [--records 100000] [--batch 500] [--web-workers 2] [--clients 2]
 """
 
@@ -93,12 +98,19 @@ def main() -> int:
         for month in range(1, 2 * args.web_workers + 1):  # every worker loads its code, outside this month
             _post_checked(client, [{**world["records"][0], "billing_month": f"2000-{month:02}-01"}])
         load_before = os.getloadavg()
+        cpu = _CPU(web.pid)
         api_seconds, latencies = _parallel(batches, args.clients, lambda: lambda batch: _post_checked(client, batch))
+        api_cpu = cpu.spent()
         load_api = os.getloadavg()
         _check_stored(world)
         bare_rows = [[_bare_row(world, record) for record in batch] for batch in batches]
         _bare_table()
-        bare_seconds, _ = _parallel(bare_rows, args.clients, _bare_writer)
+        writers: list = []
+        cpu = _CPU(None)
+        bare_seconds, _ = _parallel(bare_rows, args.clients, lambda: _bare_writer(writers))
+        bare_cpu = cpu.spent()
+        for conn in writers:
+            conn.close()
         load_bare = os.getloadavg()
         resend = batches[: max(1, len(batches) // 10)]
         resend_seconds, _ = _parallel(resend, args.clients, lambda: lambda b: _post_checked(client, b, 0))
@@ -120,6 +132,13 @@ def main() -> int:
     print(f"bare SQL (COPY + INSERT ON CONFLICT):   {bare_seconds:7.2f} s  {bare_rate:9,.0f} records/s")
     print(f"ratio API / bare SQL:                   {api_seconds / bare_seconds:7.2f}")
     print(f"sent again ({resent:,} records, nothing changes): {resent / resend_seconds:9,.0f} records/s")
+    cores = os.cpu_count() or 1
+    for name, spent in (("API", api_cpu), ("bare SQL", bare_cpu)):
+        per_batch = {side: seconds / len(batches) for side, seconds in spent.items()}
+        total = sum(per_batch.values())
+        sides = ", ".join(f"{side} {_ms(seconds)}" for side, seconds in per_batch.items())
+        print(f"CPU per batch, {name}: {_ms(total)} ms ({sides}); on {cores} idle cores at most "
+              f"{cores / total * records / len(batches):,.0f} records/s")  # fmt: skip
     print("targets: >= 20,000 records/s through the API; ratio <= 3")
     return 0
 
@@ -298,11 +317,14 @@ BARE_UPSERT = f"""
 """  # noqa: S608  (constant names only)
 
 
-def _bare_writer():
-    """A connection of its own and its temporary table; returns the function that upserts one batch."""
+def _bare_writer(writers: list):
+    """A connection of its own and its temporary table; returns the function that upserts one batch.
+
+    The connection is added to `writers`, left open until its backend's CPU time has been read."""
     import psycopg
 
     conn = psycopg.connect(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://"), autocommit=True)
+    writers.append(conn)
     conn.execute(
         "CREATE TEMP TABLE bench_usage_in (resource_id bigint, component_type text, billing_period date,"
         " username text, usage numeric) ON COMMIT DELETE ROWS"
@@ -316,6 +338,53 @@ def _bare_writer():
             cursor.execute(BARE_UPSERT)
 
     return write
+
+
+class _CPU:
+    """CPU seconds spent from now on by gunicorn's workers (children of `web_pid`), by the PostgreSQL
+    backends of the bench database, and by this process (the threads that send)."""
+
+    def __init__(self, web_pid: int | None):
+        self.web_pid = web_pid
+        self.start = self._read()
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            backends = [pid for (pid,) in cursor.fetchall()]
+        stats = {pid: stat for pid in _pids() if (stat := _stat(pid))}  # {pid: (CPU seconds, parent)}
+        times = os.times()
+        return {
+            "web": {pid: cpu for pid, (cpu, parent) in stats.items() if self.web_pid and parent == self.web_pid},
+            "PostgreSQL": {pid: stats[pid][0] for pid in backends if pid in stats},
+            "client": {0: times.user + times.system},
+        }
+
+    def spent(self) -> dict[str, float]:
+        """{side: CPU seconds since the start}; a process that started meanwhile counts from zero."""
+        now = self._read()
+        spent = {
+            side: sum(seconds - self.start[side].get(pid, 0.0) for pid, seconds in pids.items())
+            for side, pids in now.items()
+        }
+        return {side: seconds for side, seconds in spent.items() if self.web_pid or side != "web"}
+
+
+def _pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _stat(pid: int) -> tuple[float, int] | None:
+    """(user + system CPU seconds, parent pid) of a process; None once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[1])
 
 
 def _ms(seconds: float) -> str:

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from protocol.messages import UPDATE_STATES, ConnectionComplete, OrderStatus, ProtocolError, UsageRecord, parse_each
+from protocol.messages import UPDATE_STATES, ConnectionComplete, OrderStatus, ProtocolError, parse_each
 from providers import services
 
 from .authentication import IsProvider, ProviderTokenAuthentication
@@ -47,10 +47,7 @@ class UsagePushView(ProviderAPIView):
     """A result per record, in order; an invalid record is refused on its own and the others are stored."""
 
     def post(self, request):
-        records = parse_each(request.data, "records", UsageRecord.from_dict)
-        imported, results = services.usage_records_import(
-            provider=request.auth, records=records, raw=request.data["records"]
-        )
+        imported, results = services.usage_batch_import(provider=request.auth, data=request.data)
         return Response({"imported": imported, "results": results})
 
 

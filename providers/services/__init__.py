@@ -10,7 +10,13 @@
 """
 
 from .health import provider_record_failure, provider_record_success
-from .inbound import connection_confirm, order_updates_apply, order_updates_receive, usage_records_import
+from .inbound import (
+    connection_confirm,
+    order_updates_apply,
+    order_updates_receive,
+    usage_batch_import,
+    usage_records_import,
+)
 from .outbox import (
     membership_listener,
     outbox_add_membership,
@@ -59,6 +65,7 @@ __all__ = [
     "seen_tokens_purge",
     "signing_key_create",
     "signing_key_retire",
+    "usage_batch_import",
     "usage_pull",
     "usage_records_import",
     "wake_key",

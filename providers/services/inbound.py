@@ -24,10 +24,11 @@ from common.exceptions import DomainError, NotFound
 from federation.models import RoleGrant
 from marketplace import services as marketplace
 from marketplace.models import Order, OrderState, Resource, ResourceState
-from protocol.messages import MAX_USAGE_AMOUNT, ProtocolError, text_problem
+from protocol.messages import MAX_USAGE_AMOUNT, ProtocolError, UsageRecord, parse_each, text_problem
 
 from ..models import Provider, UserConnection
 from .outbox import outbox_add_membership
+from .usage_batch import plain_usage_batch
 
 logger = logging.getLogger(__name__)
 
@@ -141,20 +142,72 @@ def usage_records_import(*, provider: Provider, records: list, raw: list | None 
     for answer in answers:
         if answer is None:
             (record, _), outcome = next(outcomes)
-            answer = _usage_answer(provider, record, outcome)
+            answer = _usage_answer(provider, record.cursor, outcome)
             changed += outcome if isinstance(outcome, int) else 0
         results.append(answer)
     return changed, results
+
+
+def usage_batch_import(*, provider: Provider, data) -> tuple[int, list[dict]]:
+    """A request's batch of usage records (`{"records": [...]}`): as `usage_records_import`, same answers.
+
+    A batch whose every record is plainly valid (what providers send) is taken column by column
+    (`plain_usage_batch`), without a message object per record; any other batch is parsed record by
+    record, so that each bad record is refused naming its field, and the envelope's own errors raise
+    ProtocolError.
+    """
+    batch = plain_usage_batch(data)
+    if batch is None:
+        records = parse_each(data, "records", UsageRecord.from_dict)
+        return usage_records_import(provider=provider, records=records, raw=data["records"])
+    wanted = set(batch.resource_uuids)
+    found = Resource.objects.filter(uuid__in=wanted, offering__provider_link__provider=provider)
+    resources = {str(uuid): id_ for uuid, id_ in found.values_list("uuid", "id")}
+    periods = {month: date.fromisoformat(month) for month in set(batch.billing_months)}
+    context = Context(prec=60)
+    answers: list[dict | None] = []  # a refusal, or None for a record handed to accounting
+    reports: list[UsageReport] = []
+    for resource_uuid, component_type, month, number, username in zip(
+        batch.resource_uuids, batch.component_types, batch.billing_months, batch.amounts, batch.usernames, strict=True
+    ):
+        resource_id = resources.get(resource_uuid.lower())  # a canonical UUID: its lower case is str(UUID)
+        if resource_id is None:
+            logger.warning("%s reported usage of unknown resource %s", provider.slug, resource_uuid)
+            answers.append(_UNKNOWN_RESOURCE)
+            continue
+        amount = number.quantize(USAGE_PLACES, context=context)
+        if amount >= MAX_USAGE_AMOUNT:
+            answers.append(_TOO_LARGE)
+            continue
+        answers.append(None)
+        reports.append(UsageReport(resource_id, component_type, periods[month], amount, username))
+    outcomes = iter(usage_report_each(reports=reports))
+    changed, results = 0, []
+    for cursor, answer in zip(batch.cursors, answers, strict=True):
+        if answer is None:
+            outcome = next(outcomes)
+            if type(outcome) is int:
+                changed += outcome
+                results.append({"cursor": cursor, "accepted": True, "detail": "", "retry": False})
+                continue
+            results.append(_usage_answer(provider, cursor, outcome))
+            continue
+        results.append({"cursor": cursor, **answer})
+    return changed, results
+
+
+_UNKNOWN_RESOURCE = {"accepted": False, "detail": "No such resource at this provider.", "retry": False}
+_TOO_LARGE = {"accepted": False, "detail": "amount: too large to be stored", "retry": False}
 
 
 def _usage_report(provider: Provider, record, resource_id: int | None) -> UsageReport | dict:
     """The report to store for one record, or the refusal of a record that cannot be one."""
     if resource_id is None:
         logger.warning("%s reported usage of unknown resource %s", provider.slug, record.resource_uuid)
-        return {"accepted": False, "detail": "No such resource at this provider.", "retry": False}
+        return dict(_UNKNOWN_RESOURCE)
     amount = Decimal(record.amount).quantize(USAGE_PLACES, context=Context(prec=60))
     if amount >= MAX_USAGE_AMOUNT:
-        return {"accepted": False, "detail": "amount: too large to be stored", "retry": False}
+        return dict(_TOO_LARGE)
     return UsageReport(
         resource_id=resource_id,
         component_type=record.component_type,
@@ -164,13 +217,13 @@ def _usage_report(provider: Provider, record, resource_id: int | None) -> UsageR
     )
 
 
-def _usage_answer(provider: Provider, record, outcome: int | DatabaseError) -> dict:
-    answer = {"cursor": record.cursor, "accepted": True, "detail": "", "retry": False}
+def _usage_answer(provider: Provider, cursor: int, outcome: int | DatabaseError) -> dict:
+    answer = {"cursor": cursor, "accepted": True, "detail": "", "retry": False}
     if isinstance(outcome, OperationalError):
-        logger.warning("%s usage record %s not stored for now: %s", provider.slug, record.cursor, outcome)
+        logger.warning("%s usage record %s not stored for now: %s", provider.slug, cursor, outcome)
         return {**answer, "accepted": False, "detail": "The database is busy; send the record again.", "retry": True}
     if isinstance(outcome, DatabaseError):
-        logger.warning("%s usage record %s cannot be stored: %s", provider.slug, record.cursor, outcome)
+        logger.warning("%s usage record %s cannot be stored: %s", provider.slug, cursor, outcome)
         return {**answer, "accepted": False, "detail": "The record cannot be stored."}
     return answer
 
