@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from measure import load_text, reset_peak_rss, status_kb  # noqa: E402  (bench/ is on sys.path as the script's directory)
+from measure import bench_environment, load_text, reset_peak_rss, status_kb  # noqa: E402  (bench/ is on sys.path as the script's directory)
 
 DB_NAME = "federation_bench_apel"
 EXPORT_MONTH = date(2026, 1, 1)
@@ -45,18 +45,7 @@ RECORDS_PER_MESSAGE = 100
 
 
 def _environment() -> None:
-    os.environ.update(
-        {
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-            "SECRET_KEY": "bench-secret-key-bench-secret-key-bench-secret-key-0123456789",
-            "DEBUG": "0",
-            "SECURE_SSL_REDIRECT": "0",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-    )
-    os.environ.setdefault("FEDERATION_VAR_DIR", tempfile.mkdtemp(prefix="bench-apel-"))
+    bench_environment(DB_NAME, prefix="apel")
 
 
 def main() -> int:
