@@ -1,6 +1,10 @@
+from django.core.paginator import InvalidPage
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from .serializers import PageQuerySet
 
 
 class LinkHeaderPagination(PageNumberPagination):
@@ -8,6 +12,21 @@ class LinkHeaderPagination(PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """As DRF's, except that for a view with `rows_from_values = True` the page is handed over unread,
+        for the serializer to read as values."""
+        if not getattr(view, "rows_from_values", False):
+            return super().paginate_queryset(queryset, request, view)
+        self.request = request
+        page_size = self.get_page_size(request)
+        paginator = self.django_paginator_class(queryset, page_size)
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as exc:
+            raise NotFound(self.invalid_page_message.format(page_number=page_number, message=str(exc))) from exc
+        return PageQuerySet(self.page.object_list)
 
     def get_paginated_response(self, data):
         return Response(data, headers=self.page_headers())

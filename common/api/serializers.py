@@ -2,7 +2,7 @@
 
 from operator import attrgetter
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from rest_framework import fields as drf_fields
 from rest_framework import relations, serializers
@@ -19,9 +19,25 @@ class ReadListSerializer(serializers.ListSerializer):
     """
 
     def to_representation(self, data):
-        rows = data.all() if isinstance(data, models.manager.BaseManager) else data
         plan = [self._plan(field) for field in self.child._readable_fields]
+        if isinstance(data, PageQuerySet):
+            paths = _value_paths(data.queryset.model, plan)
+            if paths is not None:
+                return self._rows_from_values(data.queryset, plan, paths)
+            data = list(data.queryset)
+        rows = data.all() if isinstance(data, models.manager.BaseManager) else data
         return [self._row(instance, plan) for instance in rows]
+
+    @staticmethod
+    def _rows_from_values(queryset, plan, paths) -> list[dict]:
+        """The page read as tuples (no model instances), each field represented from its column."""
+        columns = list(dict.fromkeys(paths))
+        where = [columns.index(path) for path in paths]
+        fields = [(name, index, represent) for (name, _, _, represent), index in zip(plan, where, strict=True)]
+        return [
+            {name: None if row[index] is None else represent(row[index]) for name, index, represent in fields}
+            for row in queryset.values_list(*columns)
+        ]
 
     @staticmethod
     def _plan(field):
@@ -58,6 +74,38 @@ class ReadListSerializer(serializers.ListSerializer):
 
 
 _MISSING = object()
+
+
+class PageQuerySet:
+    """A page of a list not yet read: the paginator hands it over when the view asks for rows read as
+    values (`rows_from_values = True`), and `ReadListSerializer` reads it so when it can."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+
+def _value_paths(model, plan) -> list[str] | None:
+    """The column path (`customer__uuid`) of every field, when each reads a model field through
+    relations that cannot be null; otherwise None (the page is read as instances)."""
+    paths = []
+    for _, field, getter, _ in plan:
+        if getter is None:
+            return None
+        current = model
+        for position, attr in enumerate(field.source_attrs):
+            try:
+                model_field = current._meta.get_field(attr)
+            except FieldDoesNotExist:
+                return None
+            last = position == len(field.source_attrs) - 1
+            if model_field.is_relation:
+                if last or model_field.null or model_field.many_to_many or model_field.one_to_many:
+                    return None
+                current = model_field.related_model
+            elif not last or not model_field.concrete:
+                return None
+        paths.append("__".join(field.source_attrs))
+    return paths
 
 
 def optional_text(**kwargs):
