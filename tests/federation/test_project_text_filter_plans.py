@@ -7,7 +7,7 @@ import pytest
 from common.db import index_name
 from federation.filters import ProjectFilter
 from federation.models import Project
-from tests.federation.test_text_filter_indexes import plan
+from tests.sql import index_plan as plan
 
 pytestmark = pytest.mark.django_db
 

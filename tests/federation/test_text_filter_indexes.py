@@ -8,6 +8,7 @@ from federation.filters import CustomerFilter, ProjectFilter
 from federation.models import Customer, Project
 from marketplace.filters import OfferingFilter, ResourceFilter
 from marketplace.models import Offering, Resource
+from tests.sql import index_plan as plan
 
 pytestmark = pytest.mark.django_db
 
@@ -23,22 +24,6 @@ TEXT_FILTERS = [
     (OfferingFilter, "name", Offering, "marketplace_offering", "name"),
     (ResourceFilter, "name", Resource, "marketplace_resource", "name"),
 ]
-
-
-def plan(queryset) -> str:
-    """How PostgreSQL finds the matching rows (what the exact count of a page reads).
-
-    Tiny test tables favour a sequential scan, and the order of a page may favour walking a
-    b-tree; both are priced out, so what is left shows whether an index answers the filter itself.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        try:
-            return queryset.order_by().explain()
-        finally:
-            cursor.execute("SET LOCAL enable_seqscan = on")
-            cursor.execute("SET LOCAL enable_indexscan = on")
 
 
 @pytest.mark.parametrize(("filterset", "field", "model", "table", "column"), TEXT_FILTERS)

@@ -13,6 +13,7 @@ from federation import services, token_cache
 from federation.models import AuthToken
 from federation.models.tokens import hash_token_key
 from tests.factories import UserFactory
+from tests.federation.settings_processes import production_env, run
 
 ME = "/api/users/me/"
 PROJECTS = "/api/projects/"
@@ -258,8 +259,6 @@ def test_a_new_secret_key_leaves_the_entries_behind(api, alice, settings):
 
 
 def test_on_by_default_with_a_shared_cache_only_and_refused_without_one():
-    from tests.federation.test_schema_and_settings import production_env, run
-
     show = [
         "-c",
         "import django; django.setup(); from django.conf import settings; print(settings.TOKEN_CACHE_SECONDS)",
