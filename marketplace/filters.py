@@ -2,7 +2,6 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
 
 from common.api.fields import parse_uuid
 
@@ -37,7 +36,14 @@ class StateChoiceField(forms.MultipleChoiceField):
 
 
 class StateFilter(django_filters.MultipleChoiceFilter):
+    """States of the row itself: no join, so no row can come twice and no DISTINCT is asked (over a list's
+    joined columns it made PostgreSQL hash every matching row before taking a page)."""
+
     field_class = StateChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
 
 
 class OfferingFilter(django_filters.FilterSet):
@@ -95,9 +101,14 @@ class OrderFilter(django_filters.FilterSet):
         fields = []
 
     def filter_query(self, queryset, name, value):
-        return queryset.filter(
-            Q(resource__name__icontains=value) | Q(offering__name__icontains=value) | Q(project__name__icontains=value)
-        )
+        """One IN over a UNION of three lookups rather than an OR across three joined tables: each part is
+        answered by its table's trigram index on the name (migrations 0004 here and 0007 of federation), the
+        OR by reading every order."""
+        matching = [
+            Order.objects.order_by().filter(**{f"{relation}__name__icontains": value}).values("id")
+            for relation in ("resource", "offering", "project")
+        ]
+        return queryset.filter(id__in=matching[0].union(*matching[1:]))
 
 
 class ResourceFilter(django_filters.FilterSet):

@@ -16,13 +16,11 @@ import dataclasses
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from accounting.summaries import usage_summaries
 from federation.permissions import sees_everything
 from marketplace import selectors
-from marketplace.models import Order, OrderState, Resource, ResourceState
+from marketplace.models import PENDING_ORDER_STATES, Order, OrderState, Resource, ResourceState
 
-from .charts import WARN_PERCENT
-from .selectors import NEAR_LIMIT_SCAN, NearLimit
+from .selectors import near_limit, queue_orders
 
 QUEUE_SIZE = 10
 
@@ -54,31 +52,23 @@ def may_see_queues(user) -> bool:
 
 
 def staff_queues(user) -> Queues:
-    orders = selectors.order_list(user=user)
+    orders = queue_orders(user)
     resources = selectors.resource_list(user=user)
-    order_counts = Order.objects.visible_to(user).aggregate(
-        pending_consumer=Count("id", filter=Q(state=OrderState.PENDING_CONSUMER)),
-        pending_provider=Count("id", filter=Q(state=OrderState.PENDING_PROVIDER)),
-        erred=Count("id", filter=Q(state=OrderState.ERRED)),
+    counted = (*PENDING_ORDER_STATES, OrderState.ERRED)
+    # Only the orders of the counted states are read (from the state index), not every order.
+    order_counts = (
+        Order.objects.visible_to(user)
+        .filter(state__in=counted)
+        .aggregate(
+            pending_consumer=Count("id", filter=Q(state=OrderState.PENDING_CONSUMER)),
+            pending_provider=Count("id", filter=Q(state=OrderState.PENDING_PROVIDER)),
+            erred=Count("id", filter=Q(state=OrderState.ERRED)),
+        )
     )
     erred_resources = Resource.objects.visible_to(user).filter(state=ResourceState.ERRED).count()
     oldest = ("created", "id")
     latest = ("-modified", "-id")
-    candidates = list(
-        resources.filter(state__in=[ResourceState.OK, ResourceState.UPDATING])
-        .exclude(limits={})
-        .order_by("-modified", "-id")[:NEAR_LIMIT_SCAN]
-    )
-    summaries = usage_summaries(candidates)
-    near = sorted(
-        (
-            NearLimit(resource, summary)
-            for resource in candidates
-            for summary in summaries[resource.id]
-            if summary.percent is not None and summary.percent >= WARN_PERCENT
-        ),
-        key=lambda item: -item.summary.percent,
-    )
+    near, scanned = near_limit(resources)
     return Queues(
         pending_consumer=Queue(
             "pending-consumer",
@@ -109,5 +99,5 @@ def staff_queues(user) -> Queues:
             reverse("portal-resources") + "?state=Erred",
         ),
         near_limit=Queue("near-limit", "Resources near or over a limit", len(near), near[:QUEUE_SIZE]),
-        scanned=len(candidates),
+        scanned=scanned,
     )

@@ -107,7 +107,7 @@ def resource_list_csv(request):
     return _csv_download(
         request,
         filter_class=ResourceFilter,
-        queryset=selectors.resource_list(user=request.user),
+        queryset=selectors.resource_list(user=request.user, listing=True),
         rows=_resource_rows,
         name="resources",
     )
@@ -118,7 +118,7 @@ def order_list_csv(request):
     return _csv_download(
         request,
         filter_class=OrderFilter,
-        queryset=selectors.order_list(user=request.user),
+        queryset=selectors.order_list(user=request.user, listing=True),
         rows=_order_rows,
         name="orders",
     )

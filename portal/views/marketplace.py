@@ -23,7 +23,7 @@ from marketplace.permissions import can_cancel, can_order, can_review_as_consume
 from marketplace.services.placing import RESOURCE_STATES_ALLOWING
 from portal.forms import LimitsForm, OrderForm
 from portal.resource_status import resource_status
-from portal.selectors import count_by, project_choices, projects_to_order_for
+from portal.selectors import count_by, project_choices, projects_to_order_for, rows_by_ids_first
 from portal.usage import resource_usage
 
 PAGE_SIZE = 25
@@ -43,7 +43,7 @@ def _page(request, filterset, *, sort_ids_first=False):
     rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     page = Paginator(rows, size).get_page(request.GET.get("page"))
     if sort_ids_first and isinstance(page.object_list, QuerySet):
-        page.object_list = rows.filter(id__in=page.object_list.values("id"))
+        page.object_list = rows_by_ids_first(rows, page.object_list)
     return page
 
 
@@ -107,7 +107,7 @@ def _filtered_list(request, filter_class, queryset, states, template, *, state_c
 
 @login_required
 def resource_list(request):
-    queryset = selectors.resource_list(user=request.user)
+    queryset = selectors.resource_list(user=request.user, listing=True)
     return _filtered_list(
         request, ResourceFilter, queryset, ResourceState.choices, "marketplace/resource_list.html", sort_ids_first=True
     )
@@ -180,9 +180,15 @@ def resource_terminate(request, uuid):
 
 @login_required
 def order_list(request):
-    queryset = selectors.order_list(user=request.user)
+    queryset = selectors.order_list(user=request.user, listing=True)
     return _filtered_list(
-        request, OrderFilter, queryset, OrderState.choices, "marketplace/order_list.html", state_counts=True
+        request,
+        OrderFilter,
+        queryset,
+        OrderState.choices,
+        "marketplace/order_list.html",
+        state_counts=True,
+        sort_ids_first=True,
     )
 
 
