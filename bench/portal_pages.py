@@ -25,13 +25,14 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from measure import bench_environment  # noqa: E402  (bench/ is on sys.path as the script's directory)
+
 DB_NAME = "federation_bench_portal"
 PROJECTS, USAGE_ROWS = 100_000, 1_000_000
 ORGANISATIONS, PEOPLE = 100, 20_000
@@ -47,18 +48,7 @@ NOT_FOR = {"researcher": {"queues (staff only)"}, "provider": {"queues (staff on
 
 def _environment(projects: int, usage_rows: int) -> None:
     name = DB_NAME if (projects, usage_rows) == (PROJECTS, USAGE_ROWS) else f"{DB_NAME}_{projects}_{usage_rows}"
-    os.environ.update(
-        {
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
-            "SECRET_KEY": "bench-secret-key-bench-secret-key-bench-secret-key-0123456789",
-            "DEBUG": "0",
-            "SECURE_SSL_REDIRECT": "0",
-            "ALLOWED_HOSTS": "testserver,localhost",
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-    )
-    os.environ.setdefault("FEDERATION_VAR_DIR", tempfile.mkdtemp(prefix="bench-portal-"))
+    bench_environment(name, prefix="portal", hosts="testserver,localhost")
 
 
 def _ensure_database() -> None:
