@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "common.api.pagination.LinkHeaderPagination",
     "PAGE_SIZE": 10,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["common.api.filtering.FilterBackend"],
     # Bodies are bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and JSON in nesting depth.
     "DEFAULT_PARSER_CLASSES": [
         "common.api.parsers.BoundedJSONParser",

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from common.api.fields import RelatedUrlField, UrlField, parse_uuid
-from common.api.serializers import ReadListSerializer, optional_text
+from common.api.serializers import PrototypeFields, ReadListSerializer, optional_text
 from federation.models import AuthToken, Customer, Project, Role, RoleGrant, User
 from federation.notification_kinds import effective_settings
 
@@ -40,7 +40,7 @@ class CustomerWriteSerializer(serializers.Serializer):
     backend_id = optional_text(max_length=255)
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(PrototypeFields, serializers.ModelSerializer):
     url = UrlField("project-detail")
     customer = UrlField("customer-detail", source="customer.uuid")
     customer_uuid = serializers.UUIDField(source="customer.uuid", read_only=True)

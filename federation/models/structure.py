@@ -105,7 +105,16 @@ class Project(models.Model):
             models.UniqueConstraint(fields=["customer", "slug"], name="project_slug_unique_in_customer"),
         ]
         # The default ordering: a page of the list is an index range scan, not a sort of every row.
-        indexes = [models.Index(fields=["created"]), models.Index(fields=["name", "id"], name="project_name_id_idx")]
+        indexes = [
+            models.Index(fields=["created"]),
+            models.Index(fields=["name", "id"], name="project_name_id_idx"),
+            # Projects ending soon (the dashboard, the end-date mail): a range of this, not a scan of every project.
+            models.Index(
+                fields=["end_date", "id"],
+                condition=models.Q(is_active=True, end_date__isnull=False),
+                name="project_active_end_date_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.name
