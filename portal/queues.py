@@ -69,34 +69,42 @@ def staff_queues(user) -> Queues:
     oldest = ("created", "id")
     latest = ("-modified", "-id")
     near, scanned = near_limit(resources)
+
+    def queue(key, title, count, rows, ordering, listing, state):
+        """The first rows of one state, oldest or latest first, with the filtered list of all of them."""
+        first = list(rows.filter(state=state).order_by(*ordering)[:QUEUE_SIZE])
+        return Queue(key, title, count, first, f"{reverse(listing)}?state={state}")
+
     return Queues(
-        pending_consumer=Queue(
+        pending_consumer=queue(
             "pending-consumer",
             "Orders waiting for the project's approval",
             order_counts["pending_consumer"],
-            list(orders.filter(state=OrderState.PENDING_CONSUMER).order_by(*oldest)[:QUEUE_SIZE]),
-            reverse("portal-orders") + "?state=pending-consumer",
+            orders,
+            oldest,
+            "portal-orders",
+            OrderState.PENDING_CONSUMER,
         ),
-        pending_provider=Queue(
+        pending_provider=queue(
             "pending-provider",
             "Orders waiting for the provider's approval",
             order_counts["pending_provider"],
-            list(orders.filter(state=OrderState.PENDING_PROVIDER).order_by(*oldest)[:QUEUE_SIZE]),
-            reverse("portal-orders") + "?state=pending-provider",
+            orders,
+            oldest,
+            "portal-orders",
+            OrderState.PENDING_PROVIDER,
         ),
-        erred_orders=Queue(
-            "erred-orders",
-            "Erred orders",
-            order_counts["erred"],
-            list(orders.filter(state=OrderState.ERRED).order_by(*latest)[:QUEUE_SIZE]),
-            reverse("portal-orders") + "?state=erred",
+        erred_orders=queue(
+            "erred-orders", "Erred orders", order_counts["erred"], orders, latest, "portal-orders", OrderState.ERRED
         ),
-        erred_resources=Queue(
+        erred_resources=queue(
             "erred-resources",
             "Erred resources",
             erred_resources,
-            list(resources.filter(state=ResourceState.ERRED).order_by(*latest)[:QUEUE_SIZE]),
-            reverse("portal-resources") + "?state=Erred",
+            resources,
+            latest,
+            "portal-resources",
+            ResourceState.ERRED,
         ),
         near_limit=Queue("near-limit", "Resources near or over a limit", len(near), near[:QUEUE_SIZE]),
         scanned=scanned,

@@ -77,17 +77,20 @@ def queue_register(*, actor: User, offering: Offering, object_types: list[str], 
 def tokens_sweep() -> int:
     """Agents whose registration token no longer authenticates (revoked, expired, replaced at the
     next log-in, password changed, user deactivated) lose their RabbitMQ user. Returns how many."""
-    stale = []
-    for queue in AgentQueue.objects.exclude(token_hash="").select_related("user").order_by("user_id"):
-        token = AuthToken.objects.filter(key_hash=queue.token_hash).select_related("user").first()
-        usable = (
+    queues = list(AgentQueue.objects.exclude(token_hash="").select_related("user").order_by("user_id"))
+    hashes = {queue.token_hash for queue in queues}
+    tokens = {t.key_hash: t for t in AuthToken.objects.filter(key_hash__in=hashes).select_related("user")}
+    now = timezone.now()
+
+    def usable(token) -> bool:
+        return (
             token is not None
             and token.user.is_active
-            and (token.expires_at is None or token.expires_at > timezone.now())
+            and (token.expires_at is None or token.expires_at > now)
             and token.matches_password()
         )
-        if not usable:
-            stale.append(queue)
+
+    stale = [queue for queue in queues if not usable(tokens.get(queue.token_hash))]
     removed = 0
     for name, queues in _by_user(stale).items():
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from events.models import Event
 from events.services import events_dispatch
 from federation import services as structure
 from federation.models import AuthToken, Role, RoleName
@@ -231,8 +232,6 @@ def test_fanning_out_costs_the_same_queries_whatever_the_number_of_events(
 ):
     client, _ = _client(site_a.agent)
     assert _register(client, site_a.offering).status_code == 201
-    from events.models import Event
-
     for count in (1, 20):
         orders = [
             market.order_create(
