@@ -7,7 +7,7 @@ On PostgreSQL, when every report names a different row (what providers send):
    compares and writes: a report equal to what its row holds leaves the row untouched; any other
    replaces the month's amount, and the statement itself sets `previous_usage` to the amount
    replaced and `decreased` when the new one is lower; it returns the rows it wrote (the rows
-   travel as one JSON array, in key order).
+   travel as a JSON array per column, in key order).
 
 When a batch names a row twice, or on other databases:
 
@@ -30,18 +30,17 @@ Then, either way, when anything changed:
    resources they name itself; elsewhere after one query for them). A per-user row that grows is
    a detail of its resource's total and records no event of its own.
 
-On PostgreSQL each of these is one statement composed once, its values sent apart from it, so a
-batch costs the database's work and little of Python's. All of it runs in the caller's
-transaction (or, called outside one, in a transaction of its own). Rows are locked in key order
-(on PostgreSQL; in id order elsewhere), so two batches that share rows wait for each other
-instead of deadlocking.
+On PostgreSQL each of these is one statement composed once, prepared on its connection, its values
+sent apart from it (`prepared_cursor`), so a batch costs the database's work and little of Python's.
+All of it runs in the caller's transaction (or, called outside one, in a transaction of its own).
+Rows are locked in key order (on PostgreSQL; in id order elsewhere), so two batches that share rows
+wait for each other instead of deadlocking.
 Two transactions writing the same row at the same moment both succeed: the later one waits at the
 conflict, and its amount wins, compared with the amount the first one wrote.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 from collections.abc import Callable, Iterable
@@ -53,6 +52,7 @@ from django.db import DatabaseError, OperationalError, connection, models, trans
 from django.db.models import Aggregate, Exists, OuterRef, Subquery
 from django.utils import timezone
 
+from common.prepared import prepared_cursor
 from events.models import Event
 from events.services import event_build, events_insert, wake_dispatcher
 from marketplace.models import Resource
@@ -223,9 +223,11 @@ _UPSERT_PG = f"""
 _UPSERT_RETURNING_PG = f"""
     INSERT INTO {_TABLE} AS c (uuid, {_KEY_COLUMNS}, usage, previous_usage, decreased,
                                description, reported_at, created, modified)
-    SELECT gen_random_uuid(), (r->>0)::bigint, r->>1, (r->>2)::date, r->>3, (r->>4)::numeric, NULL, false,
-           '', %s, %s, %s
-    FROM json_array_elements(%s::json) AS r
+    SELECT gen_random_uuid(), k.resource_id::bigint, k.component_type, k.billing_period::date, k.username,
+           k.usage::numeric, NULL, false, '', %s, %s, %s
+    FROM ROWS FROM (json_array_elements_text(%s::json), json_array_elements_text(%s::json),
+                    json_array_elements_text(%s::json), json_array_elements_text(%s::json),
+                    json_array_elements_text(%s::json)) AS k({_KEY_COLUMNS}, usage)
     ON CONFLICT ({_KEY_COLUMNS}) DO UPDATE SET
         previous_usage = c.usage,
         decreased = EXCLUDED.usage < c.usage,
@@ -240,23 +242,6 @@ _UPSERT_RETURNING_PG = f"""
 def _set_based_sql() -> bool:
     """PostgreSQL takes a batch as arrays; other databases go through the ORM's statements."""
     return connection.vendor == "postgresql"
-
-
-@contextlib.contextmanager
-def _array_cursor():
-    """A cursor that sends the parameters apart from the statement (server-side binding).
-
-    Django's own cursors quote every parameter into the SQL text in Python, which for a batch's
-    arrays costs more than the statement itself; sent apart, they go out as binary values.
-    """
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
-    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
-    with cursor:
-        yield cursor
 
 
 def _columns(rows: Iterable[tuple], width: int) -> list[list]:
@@ -274,7 +259,7 @@ def _stored_usages(keys: list[Key]) -> dict[Key, Decimal]:
     the plan does not depend on the table's statistics and rows are locked in key order.
     """
     if _set_based_sql():
-        with _array_cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_SELECT_FOR_UPDATE_PG, _columns(keys, 4))
             return {(r, c, p, n): usage for r, c, p, n, usage in cursor.fetchall()}
     wanted = set(keys)
@@ -297,7 +282,7 @@ def _upsert(changes: list[_Change], reported_at: datetime) -> None:
     """Insert or replace each changed row, in one statement."""
     if _set_based_sql():
         rows = ((*c.key, c.usage, c.previous_usage, c.decreased) for c in changes)
-        with _array_cursor() as cursor:
+        with prepared_cursor() as cursor:
             now = timezone.now()
             cursor.execute(_UPSERT_PG, [reported_at, now, now, *_columns(rows, 7)])
         return
@@ -328,15 +313,18 @@ def _upsert_returning(
 
     The upsert itself sets `previous_usage` and `decreased` from the row it replaces, leaves a row
     holding the same amount untouched, and returns the rows it wrote; a report whose row is not
-    returned changed nothing. Rows are written (and locked) in key order. They travel as one JSON
-    array of rows, which the json module writes in C, where arrays of values would be dumped value
-    by value in Python; amounts go as decimal strings, so nothing passes through a float.
+    returned changed nothing. Rows are written (and locked) in key order. They travel as a JSON
+    array per column, which the json module writes in C (where arrays of values would be dumped
+    value by value in Python) and the database reads each in one pass; amounts go as decimal
+    strings, so nothing passes through a float.
     """
     order = sorted(range(len(reports)), key=keys.__getitem__)
-    rows = [(*keys[i][:2], keys[i][2].isoformat(), keys[i][3], str(reports[i].usage)) for i in order]
-    with _array_cursor() as cursor:
+    resource_ids, component_types, periods, usernames = zip(*[keys[i] for i in order], strict=True)
+    columns = (resource_ids, component_types, list(map(date.isoformat, periods)), usernames)
+    amounts = [str(reports[i].usage) for i in order]
+    with prepared_cursor() as cursor:
         now = timezone.now()
-        cursor.execute(_UPSERT_RETURNING_PG, [reported_at, now, now, json.dumps(rows)])
+        cursor.execute(_UPSERT_RETURNING_PG, [reported_at, now, now, *map(json.dumps, columns), json.dumps(amounts)])
         written = {(r, c, p, n): (previous, decreased) for r, c, p, n, previous, decreased in cursor.fetchall()}
     changes: list[_Change] = []
     outcomes: list[int] = []
@@ -430,7 +418,7 @@ def _usage_events_insert_sql(changes: list[_Change]) -> None:
         )
         for change in changes
     ]
-    with _array_cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_EVENTS_INSERT_PG, [timezone.now(), json.dumps(rows)])
 
 
@@ -456,7 +444,7 @@ def _current_usages_refresh(resource_ids: set[int], month: date) -> None:
     if not resource_ids:
         return
     if _set_based_sql():
-        with _array_cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_CURRENT_USAGES_PG, [month, sorted(resource_ids), month])
         return
     this_month = ComponentUsage.objects.filter(resource_id=OuterRef("pk"), billing_period=month, username="")

@@ -53,13 +53,25 @@ def validate_json_storable(value) -> None:
 
 
 def json_depth_exceeds(value, max_depth: int = JSON_MAX_DEPTH) -> bool:
-    """Whether lists and objects in `value` nest deeper than `max_depth` (without recursion)."""
-    containers = (dict, list)
-    stack = [(value, 1)] if isinstance(value, containers) else []
-    while stack:
-        item, depth = stack.pop()
+    """Whether lists and objects in parsed JSON `value` nest deeper than `max_depth` (without recursion).
+
+    Walks one level at a time; a list or object holding no list or object (most of a request: the
+    records of a batch) is passed over by one check run in C, without a Python step per value.
+    """
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > max_depth:
             return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))  # scalars end here
+        below = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            if not _CONTAINER_TYPES.isdisjoint(map(type, children)):
+                below.extend(child for child in children if isinstance(child, _CONTAINERS))
+        level = below
     return False
+
+
+_CONTAINERS = (dict, list)
+_CONTAINER_TYPES = frozenset(_CONTAINERS)  # parsed JSON holds these exact types, never subclasses

@@ -87,7 +87,7 @@ def statuses(base: str, key: str) -> set[int]:
 @pytest.fixture
 def shared_cache(settings):
     """This process drops cached tokens in the same Redis as the workers read them from."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    settings.CACHES = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": CACHE_URL}}
     settings.TOKEN_CACHE_SECONDS = 60
     client = redis.Redis.from_url(CACHE_URL)
     client.ping()
