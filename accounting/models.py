@@ -27,7 +27,10 @@ class ComponentUsage(models.Model):
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    resource = models.ForeignKey("marketplace.Resource", on_delete=models.CASCADE, related_name="component_usages")
+    # No index of its own: the unique key below leads with the resource, and serves every look-up by it.
+    resource = models.ForeignKey(
+        "marketplace.Resource", on_delete=models.CASCADE, related_name="component_usages", db_index=False
+    )
     component_type = models.CharField(max_length=60)
     billing_period = models.DateField(help_text="First day of the billing month.")
     username = models.CharField(max_length=100, blank=True, default="")

@@ -55,6 +55,9 @@ urlpatterns = [
         UsageSummaryViewSet.as_view({"get": "retrieve"}),
         name="marketplace-resource-usage-summary",
     ),
+    # The provider-facing API (provider → federation: order updates, usage, connections, our keys). Its
+    # exact paths come before the router's hundreds of patterns, which every batch would otherwise try first.
+    path("", include(provider_urls)),
     # Where Waldur serves its version; waldur-site-agent logs it at start-up.
     path("", include(waldur_provider.api.urls.urlpatterns)),
     path("api/", include(router.urls)),
@@ -64,8 +67,6 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, say).
     path("favicon.ico", RedirectView.as_view(url=static("federation/favicon.svg"), permanent=True)),
     path("oidc/", include(oidc.urlpatterns_when_enabled())),
-    # The provider-facing API (provider → federation: order updates, usage, connections, our keys).
-    path("", include(provider_urls)),
     # APEL accounting messages in (signed by the provider) and out (staff).
     path("", include(apel.api.urls.urlpatterns)),
     # The portal: projects, catalogue, resources and orders, server-rendered.

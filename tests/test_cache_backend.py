@@ -13,24 +13,27 @@ PREFIX = "test-cache-backend"
 
 
 @pytest.fixture
-def backend():
-    raw = redis.Redis.from_url(CACHE_URL)
-    raw.ping()
-    cache = RedisCache(CACHE_URL, {"KEY_PREFIX": PREFIX})
-    yield cache, raw
-    for key in raw.scan_iter(f"{PREFIX}:*"):
-        raw.delete(key)
+def raw():
+    """A plain Redis client on the same database, to see what the cache wrote."""
+    client = redis.Redis.from_url(CACHE_URL)
+    client.ping()
+    yield client
+    for key in client.scan_iter(f"{PREFIX}:*"):
+        client.delete(key)
 
 
-def test_one_client_serves_every_call(backend):
-    cache, _ = backend
+@pytest.fixture
+def cache(raw):
+    return RedisCache(CACHE_URL, {"KEY_PREFIX": PREFIX})
+
+
+def test_one_client_serves_every_call(cache):
     first = cache._cache.get_client(write=True)
     assert cache._cache.get_client(write=True) is first
     assert cache._cache.get_client(write=False) is first  # one server: reads and writes share its pool
 
 
-def test_calls_reach_redis_from_several_threads(backend):
-    cache, raw = backend
+def test_calls_reach_redis_from_several_threads(cache, raw):
     assert cache.add("wake", 1, timeout=30) is True
     assert cache.add("wake", 1, timeout=30) is False  # what the wake-ups rely on
     errors = []

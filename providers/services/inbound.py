@@ -163,6 +163,7 @@ def usage_batch_import(*, provider: Provider, data) -> tuple[int, list[dict]]:
     wanted = set(batch.resource_uuids)
     found = Resource.objects.filter(uuid__in=wanted, offering__provider_link__provider=provider)
     resources = {str(uuid): id_ for uuid, id_ in found.values_list("uuid", "id")}
+    resource_ids = {uuid: resources.get(uuid.lower()) for uuid in wanted}  # canonical: lower case is str(UUID)
     periods = {month: date.fromisoformat(month) for month in set(batch.billing_months)}
     context = Context(prec=60)
     answers: list[dict | None] = []  # a refusal, or None for a record handed to accounting
@@ -170,7 +171,7 @@ def usage_batch_import(*, provider: Provider, data) -> tuple[int, list[dict]]:
     for resource_uuid, component_type, month, number, username in zip(
         batch.resource_uuids, batch.component_types, batch.billing_months, batch.amounts, batch.usernames, strict=True
     ):
-        resource_id = resources.get(resource_uuid.lower())  # a canonical UUID: its lower case is str(UUID)
+        resource_id = resource_ids[resource_uuid]
         if resource_id is None:
             logger.warning("%s reported usage of unknown resource %s", provider.slug, resource_uuid)
             answers.append(_UNKNOWN_RESOURCE)
