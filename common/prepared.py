@@ -15,7 +15,6 @@ import functools
 
 from django.db import connection
 
-
 # Django opens connections with psycopg's `prepare_threshold` None, under which psycopg prepares nothing,
 # even when asked. A threshold no statement reaches lets psycopg prepare the ones asked for, and only them
 # (Django's own cursors bind on the client side, and those are never prepared).

@@ -27,6 +27,7 @@ from marketplace.models import Order, OrderState, Resource, ResourceState
 from protocol.messages import MAX_USAGE_AMOUNT, ProtocolError, UsageRecord, parse_each, text_problem
 
 from ..models import Provider, UserConnection
+from ..selectors import provider_resource_ids
 from .outbox import outbox_add_membership
 from .usage_batch import plain_usage_batch
 
@@ -121,17 +122,15 @@ def usage_records_import(*, provider: Provider, records: list, raw: list | None 
     record in order).
     """
     raw = raw if raw is not None else [None] * len(records)
-    wanted = {r.resource_uuid for r in records if not isinstance(r, ProtocolError)}
-    resources = dict(
-        Resource.objects.filter(uuid__in=wanted, offering__provider_link__provider=provider).values_list("uuid", "id")
-    )
+    wanted = {str(uuid_lib.UUID(r.resource_uuid)) for r in records if not isinstance(r, ProtocolError)}
+    resources = provider_resource_ids(provider, wanted)
     answers: list[dict | None] = []  # a refusal, or None for a record handed to accounting
     stored: list[tuple[object, UsageReport]] = []
     for record, sent in zip(records, raw, strict=True):
         if isinstance(record, ProtocolError):
             answers.append({"cursor": _raw_key(sent, "cursor", int), **_invalid(record)})
             continue
-        report = _usage_report(provider, record, resources.get(uuid_lib.UUID(record.resource_uuid)))
+        report = _usage_report(provider, record, resources.get(str(uuid_lib.UUID(record.resource_uuid))))
         if isinstance(report, dict):
             answers.append({"cursor": record.cursor, **report})
             continue
@@ -161,8 +160,7 @@ def usage_batch_import(*, provider: Provider, data) -> tuple[int, list[dict]]:
         records = parse_each(data, "records", UsageRecord.from_dict)
         return usage_records_import(provider=provider, records=records, raw=data["records"])
     wanted = set(batch.resource_uuids)
-    found = Resource.objects.filter(uuid__in=wanted, offering__provider_link__provider=provider)
-    resources = {str(uuid): id_ for uuid, id_ in found.values_list("uuid", "id")}
+    resources = provider_resource_ids(provider, {uuid.lower() for uuid in wanted})
     resource_ids = {uuid: resources.get(uuid.lower()) for uuid in wanted}  # canonical: lower case is str(UUID)
     periods = {month: date.fromisoformat(month) for month in set(batch.billing_months)}
     context = Context(prec=60)
