@@ -104,11 +104,16 @@ class OrderFilter(django_filters.FilterSet):
         """One IN over a UNION of three lookups rather than an OR across three joined tables: each part is
         answered by its table's trigram index on the name (migrations 0004 here and 0007 of federation), the
         OR by reading every order."""
+        return queryset.filter(id__in=self.matching_ids(value))
+
+    @staticmethod
+    def matching_ids(value):
+        """The ids of the orders whose resource, offering or project name contains `value`, as a UNION."""
         matching = [
             Order.objects.order_by().filter(**{f"{relation}__name__icontains": value}).values("id")
             for relation in ("resource", "offering", "project")
         ]
-        return queryset.filter(id__in=matching[0].union(*matching[1:]))
+        return matching[0].union(*matching[1:])
 
 
 class ResourceFilter(django_filters.FilterSet):

@@ -20,7 +20,7 @@ from federation.permissions import sees_everything
 from marketplace import selectors
 from marketplace.models import PENDING_ORDER_STATES, Order, OrderState, Resource, ResourceState
 
-from .selectors import near_limit, queue_orders
+from .selectors import near_limit, queue_orders, rows_by_ids_first
 
 QUEUE_SIZE = 10
 
@@ -71,8 +71,11 @@ def staff_queues(user) -> Queues:
     near, scanned = near_limit(resources)
 
     def queue(key, title, count, rows, ordering, listing, state):
-        """The first rows of one state, oldest or latest first, with the filtered list of all of them."""
-        first = list(rows.filter(state=state).order_by(*ordering)[:QUEUE_SIZE])
+        """The first rows of one state, oldest or latest first, with the filtered list of all of them; their
+        ids are picked alone, from the index on the state and the sort keys, and the rows then read by id
+        with their joins (planning the joins and the filters together cost PostgreSQL twice as long)."""
+        chosen = rows.filter(state=state).order_by(*ordering)[:QUEUE_SIZE]
+        first = list(rows_by_ids_first(rows, chosen).order_by(*ordering))
         return Queue(key, title, count, first, f"{reverse(listing)}?state={state}")
 
     return Queues(

@@ -14,6 +14,14 @@ def _owned_customers(user):
     return Customer.objects.owned_by(user).values("id")
 
 
+def _owned_offerings(user):
+    """The offerings of the organisations `user` owns: `offering__customer_id__in=_owned_customers(user)`
+    as a list of offering ids (an order's and a resource's offering is never empty)."""
+    from .catalogue import Offering
+
+    return Offering.objects.filter(customer_id__in=_owned_customers(user)).values("id")
+
+
 def _visible_projects(user):
     from federation.models import Project
 
@@ -61,20 +69,28 @@ class _ProjectOrProviderQuerySet(VisibleQuerySet):
 
     def listed_to(self, user):
         """The rows of `visible_to(user)`, asked for in the form that is faster for a list (a count, a page,
-        a sort over all one sees) when the request's hint says `user` provides nothing.
+        a sort over all one sees); to look up one row, or inside a larger rule, `visible_to`'s is faster.
 
-        The ids of each part of the rule are then read first, each from its own index, and the rows fetched
-        by id (`AmongIds`): the OR of the two subqueries makes PostgreSQL read the whole table for every
-        count and page (100,000 orders: 35-150 ms a query for someone who sees twenty). For a provider's
-        owners the ids may be most of the table, which the OR reads faster than by id (the owner of a
-        provider of all 100,000 orders: pages five to six times slower by id); and to look up one row, or
-        inside a larger rule, the OR is the faster form for everyone."""
-        if signed_in_without_offerings.get() != str(user.pk) or reads_everything(user):
+        When the request's hint says `user` provides nothing, the ids of each part of the rule are read
+        first, each from its own index, and the rows fetched by id (`AmongIds`): the OR of the two
+        subqueries makes PostgreSQL read the whole table for every count and page (100,000 orders:
+        35-150 ms a query for someone who sees twenty). For a provider's owners the ids may be most of
+        the table, which is read faster than by id (the owner of a provider of all 100,000 orders: pages
+        five to six times slower by id); the rule is then the same OR, on the row's own columns: the
+        visible projects and the owned organisations' offerings are read once, and each row compared with
+        them, without the join to the offering, so that a count reads only an index holding the columns
+        (migration 0010: 100,000 orders counted by state in 20 ms against 60-85)."""
+        if not user.is_authenticated or reads_everything(user):
             return self.visible_to(user)
-        everyone = self.model.objects.order_by()
-        by_project = everyone.filter(project_id__in=_visible_projects(user)).values("id")
-        by_provider = everyone.filter(offering__customer_id__in=_owned_customers(user)).values("id")
-        return self.filter(AmongIds(by_project.union(by_provider, all=True)))
+        if signed_in_without_offerings.get() == str(user.pk):
+            everyone = self.model.objects.order_by()
+            by_project = everyone.filter(project_id__in=_visible_projects(user)).values("id")
+            by_provider = everyone.filter(offering__customer_id__in=_owned_customers(user)).values("id")
+            return self.filter(AmongIds(by_project.union(by_provider, all=True)))
+        return self.filter(
+            Q(AmongIds(_visible_projects(user), field="project_id"))
+            | Q(AmongIds(_owned_offerings(user), field="offering_id"))
+        )
 
 
 class ResourceQuerySet(_ProjectOrProviderQuerySet):

@@ -189,3 +189,46 @@ def test_with_more_projects_than_a_list_holds_the_project_is_given_by_uuid(
     assert response.status_code == 302 and Order.objects.filter(attributes__name="Typed").exists()
     monkeypatch.setattr("portal.selectors.PROJECT_CHOICES", 200)
     assert ">Astro surveys</option>" in page_text(client)  # a list again, by name
+
+
+@pytest.mark.parametrize("query", ["ced", "ASTRO", "climate", "HPC alloc", "nothing like it", "%", "_"])
+def test_the_pages_text_search_finds_what_the_filter_set_finds(owner, three, query):
+    """The page asks for the matching orders by id (`portal.filters.OrderListFilter`): the same rows as the
+    marketplace's filter set, which the API and the CSV use."""
+    from marketplace.filters import OrderFilter
+    from portal.filters import OrderListFilter
+
+    orders = Order.objects.visible_to(owner)
+    found = {
+        filter_class: set(filter_class({"query": query}, queryset=orders).qs.values_list("id", flat=True))
+        for filter_class in (OrderFilter, OrderListFilter)
+    }
+    assert found[OrderListFilter] == found[OrderFilter]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"state": "done"},
+        {"state": ["done", "erred"]},
+        {"state": "done,DONE,erred"},
+        {"state": "executing"},
+        {"query": "climate", "state": "done"},
+        {"type": "Create"},
+        {"state": "no-such-state"},
+    ],
+)
+def test_the_count_is_the_sum_of_the_state_counts_and_counts_the_list(client, three, params):
+    """The page's count comes from the counts of each state, without a count of its own: it must be the
+    number of orders the filters leave."""
+    from urllib.parse import urlencode
+
+    from django.http import QueryDict
+
+    from marketplace.filters import OrderFilter
+
+    page = browser_page(client, **params)
+    filterset = OrderFilter(QueryDict(urlencode(params, doseq=True)), queryset=Order.objects.all())
+    expected = filterset.qs.count() if filterset.is_valid() else 0
+    assert page.paginator.count == expected

@@ -28,7 +28,7 @@ PINNED = {
     "/resources/csv/": (3, 3),  # + the one streamed query
     "/resources/{resource}/": (10, 9),  # the researcher's page also asks whether they may order
     "/resources/{resource}/terminate/": (3, 3),
-    "/orders/": (6, 6),  # + count, page, the projects of the filter, the count of each state
+    "/orders/": (5, 5),  # + page, the projects of the filter, the count of each state (summed for the count)
     "/orders/csv/": (3, 3),
     "/orders/{order}/": (5, 5),
     "/projects/{project}/": (6, 5),  # the researcher's page also asks which roles they may grant
