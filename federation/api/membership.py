@@ -64,8 +64,8 @@ class MembershipMixin:
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def list_users(self, request, uuid=None):
-        scope = self.get_object()
-        grants = role_grants_visible_to(request.user, scope=scope)
+        scope = self.get_object()  # through the view's queryset: visible_to(request.user)
+        grants = role_grants_visible_to(request.user, scope=scope, scope_seen=True)
         grants = RoleGrantFilter(request.query_params, queryset=grants, request=request)
         if not grants.is_valid():
             return Response(grants.errors, status=status.HTTP_400_BAD_REQUEST)

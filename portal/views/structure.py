@@ -43,7 +43,7 @@ def _project_page(request, project, *, roles, member_form=None, team_error=None,
     """The project page; `roles` are those the viewer may grant here (asked once), which drive the controls."""
     context = {
         "project": project,
-        "members": role_grants_visible_to(request.user, scope=project),
+        "members": role_grants_visible_to(request.user, scope=project, scope_seen=True),
         "grantable": roles,
         "member_form": member_form or (MemberAddForm(roles=roles) if roles else None),
         "team_error": team_error,
@@ -87,7 +87,7 @@ def project_member_add(request, uuid):
 @require_POST
 def project_member_remove(request, uuid, grant_uuid):
     project = _project_or_404(request, uuid)
-    grant = get_object_or_404(role_grants_visible_to(request.user, scope=project), uuid=grant_uuid)
+    grant = get_object_or_404(role_grants_visible_to(request.user, scope=project, scope_seen=True), uuid=grant_uuid)
     try:
         services.role_revoke(actor=request.user, scope=project, user=grant.user, role=grant.role)
     except DomainError as exc:

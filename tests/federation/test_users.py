@@ -60,6 +60,8 @@ def test_support_sees_everyone(api, support, member, outsider):
 )
 def test_filters(api, staff, member, manager, query, expected):
     User.objects.filter(id=member.id).update(full_name="Ada Lovelace", cuid="ada@myaccessid.org")
+    # The factory's random names could hold "ada" too ("Adam", "Canada"): the others get names that do not.
+    User.objects.exclude(id=member.id).update(full_name="Grace Hopper")
     assert [u["username"] for u in api.as_user(staff).get(URL, query).json()] == expected
 
 
