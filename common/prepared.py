@@ -41,4 +41,10 @@ def _cursor_class():
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True, binary=binary)
 
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # psycopg keeps the statement it ran (which Django's query log reads) only for statements it
+            # does not prepare: keep it for these too, so that they are logged and counted as any other.
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
     return PreparedCursor

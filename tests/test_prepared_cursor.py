@@ -28,5 +28,6 @@ def test_prepared_once_and_answers_with_the_values_given():
                 answers.append(cursor.fetchone()[0])
     assert answers == [4, 2, 1]
     assert len(queries) == 3
+    assert all(query["sql"].startswith("SELECT count(*) FROM unnest(") for query in queries.captured_queries)
     prepared = [statement for statement in _prepared_statements() if "unnest($1::bigint[])" in statement]
     assert len(prepared) == 1, prepared
