@@ -55,9 +55,7 @@ signed_in_without_offerings: contextvars.ContextVar[str | None] = contextvars.Co
 
 def owns_offerings(user) -> bool:
     """Whether `user` owns an organisation that provides an offering (one query)."""
-    from .catalogue import Offering
-
-    return Offering.objects.filter(customer_id__in=_owned_customers(user)).exists()
+    return _owned_offerings(user).exists()
 
 
 class _ProjectOrProviderQuerySet(VisibleQuerySet):
@@ -85,7 +83,7 @@ class _ProjectOrProviderQuerySet(VisibleQuerySet):
         if signed_in_without_offerings.get() == str(user.pk):
             everyone = self.model.objects.order_by()
             by_project = everyone.filter(project_id__in=_visible_projects(user)).values("id")
-            by_provider = everyone.filter(offering__customer_id__in=_owned_customers(user)).values("id")
+            by_provider = everyone.filter(offering_id__in=_owned_offerings(user)).values("id")
             return self.filter(AmongIds(by_project.union(by_provider, all=True)))
         return self.filter(
             Q(AmongIds(_visible_projects(user), field="project_id"))
